@@ -1,0 +1,37 @@
+# The two commands of the README's quick start. Everything else is CMake presets.
+#   make demo   install what is missing, build in Release, run the demo
+#   make test   install what is missing, build, run every test
+
+.PHONY: all demo test deps deps-test build format format-check asan clean
+
+all: test
+
+deps:
+	scripts/install-deps
+
+deps-test:
+	scripts/install-deps --test
+
+demo: deps
+	cmake --preset release
+	cmake --build --preset release --target kinko
+	scripts/demo build/release/cli/kinko
+
+test: deps-test
+	cmake --preset dev
+	cmake --build --preset dev
+	ctest --preset dev
+
+asan: deps-test
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+format:
+	scripts/format
+
+format-check:
+	scripts/format --check
+
+clean:
+	rm -rf build
