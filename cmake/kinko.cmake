@@ -45,7 +45,7 @@ function(kinko_library name)
     target_compile_options(${name}_test PRIVATE ${KINKO_WARNINGS})
     target_compile_definitions(${name}_test PRIVATE KINKO_VECTORS_DIR="${KINKO_VECTORS_DIR}")
     target_link_libraries(${name}_test PRIVATE kinko_${name} GTest::gtest GTest::gmock
-                                               GTest::gtest_main)
+                                               GTest::gtest_main nlohmann_json::nlohmann_json)
     add_test(NAME ${name}_test COMMAND ${name}_test --gtest_brief=1)
   endif()
 
