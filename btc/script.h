@@ -175,6 +175,11 @@ bool IsPushOnly(const Script& script);
 // BIP62 minimal push rule for `op` pushing `data` (what SCRIPT_VERIFY_MINIMALDATA checks).
 bool IsMinimalPush(uint8_t opcode, std::span<const uint8_t> data);
 
+// Legacy script semantics (Bitcoin Core's FindAndDelete): returns `script` with every
+// occurrence of `pattern` removed, matching only at operation boundaries. Used by the legacy
+// signature hash (on signatures) and by OP_CODESEPARATOR handling.
+Script FindAndDelete(const Script& script, const Script& pattern);
+
 // Bitcoin Core's ScriptToAsmStr(script, false): the `decodescript`/`decoderawtransaction`
 // "asm" form, e.g. "OP_DUP OP_HASH160 89ab... OP_EQUALVERIFY OP_CHECKSIG". A truncated push
 // prints "[error]" as Core does.
