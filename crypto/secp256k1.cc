@@ -316,6 +316,26 @@ std::array<uint8_t, 64> SchnorrSign(const Secp256k1Context& ctx, const PrivateKe
   return sig;
 }
 
+std::array<uint8_t, 64> SchnorrSignMessage(const Secp256k1Context& ctx, const PrivateKey& key,
+                                           std::span<const uint8_t> msg,
+                                           std::span<const uint8_t, 32> aux) {
+  const secp256k1_context* c = Ctx(ctx);
+  secp256k1_keypair keypair;
+  ScopedWipe<secp256k1_keypair> wipe_keypair(keypair);
+  CHECK(secp256k1_keypair_create(c, &keypair, SecretData(key)) == 1);
+  // The default nonce function (BIP340's) with `aux` as aux_rand, as schnorrsig_sign32 uses.
+  secp256k1_schnorrsig_extraparams params = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
+  // libsecp256k1 only reads ndata; its field is not const.
+  params.ndata = const_cast<uint8_t*>(aux.data());
+  std::array<uint8_t, 64> sig;
+  CHECK(secp256k1_schnorrsig_sign_custom(c, sig.data(), msg.data(), msg.size(), &keypair,
+                                         &params) == 1);
+  secp256k1_xonly_pubkey xonly;
+  CHECK(secp256k1_keypair_xonly_pub(c, &xonly, nullptr, &keypair) == 1);
+  CHECK(secp256k1_schnorrsig_verify(c, sig.data(), msg.data(), msg.size(), &xonly) == 1);
+  return sig;
+}
+
 bool SchnorrVerify(const Secp256k1Context& ctx, const XOnlyPublicKey& key,
                    std::span<const uint8_t> msg, std::span<const uint8_t, 64> signature) {
   const secp256k1_context* c = Ctx(ctx);

@@ -137,6 +137,11 @@ bool EcdsaIsLowS(const Secp256k1Context& ctx, std::span<const uint8_t> signature
 std::array<uint8_t, 64> SchnorrSign(const Secp256k1Context& ctx, const PrivateKey& key,
                                     std::span<const uint8_t, 32> msg,
                                     std::span<const uint8_t, 32> aux);
+// BIP340 signature of a message of any length (BIP340's variable-length messages). Bitcoin
+// signs only 32-byte sighashes, with SchnorrSign above; for 32-byte messages both agree.
+std::array<uint8_t, 64> SchnorrSignMessage(const Secp256k1Context& ctx, const PrivateKey& key,
+                                           std::span<const uint8_t> msg,
+                                           std::span<const uint8_t, 32> aux);
 // True when `signature` is a valid BIP340 signature of `msg` (any length) by `key`.
 bool SchnorrVerify(const Secp256k1Context& ctx, const XOnlyPublicKey& key,
                    std::span<const uint8_t> msg, std::span<const uint8_t, 64> signature);
@@ -151,9 +156,8 @@ util::Result<TweakedPublicKey> TaprootTweakPublicKey(
     const Secp256k1Context& ctx, const XOnlyPublicKey& internal_key,
     std::optional<std::array<uint8_t, 32>> merkle_root);
 // The private key for Q above (BIP341 taproot_tweak_seckey).
-util::Result<PrivateKey> TaprootTweakPrivateKey(
-    const Secp256k1Context& ctx, const PrivateKey& key,
-    std::optional<std::array<uint8_t, 32>> merkle_root);
+util::Result<PrivateKey> TaprootTweakPrivateKey(const Secp256k1Context& ctx, const PrivateKey& key,
+                                                std::optional<std::array<uint8_t, 32>> merkle_root);
 // True when `output_key` with `parity_odd` equals internal_key tweaked by `merkle_root`
 // (BIP341 script-path verification of a control block).
 bool TaprootCheckTweak(const Secp256k1Context& ctx, const XOnlyPublicKey& output_key,
