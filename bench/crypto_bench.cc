@@ -4,13 +4,13 @@
 // Each *_Direct baseline does what the wrapper does, step for step:
 // - EcdsaSign: RFC 6979 signing with Bitcoin Core's low-R grind loop, DER serialization, and the
 //   verification of the fresh signature that Core's CKey::Sign (and kinko) performs.
-// - EcdsaVerify: strict DER parse, public key parse from its serialization, normalize, verify.
+// - EcdsaVerify: strict DER parse, normalize, verify, with a parsed public key (a kinko
+//   PublicKey object; a secp256k1_pubkey). *FromBytes variants start from the key's bytes.
 // - SchnorrSign: keypair from the 32-byte secret, sign32, verification of the fresh signature
 //   (as Core's KeyPair::SignSchnorr).
-// - SchnorrVerify: x-only key parse from its 32 bytes, verify.
-// *_DirectPreparsed variants keep the parsed public key outside the loop: a lower bound no
-// caller holding key bytes can reach. *_DirectUnchecked variants skip the post-signing
-// verification, to show what that fault check costs.
+// - SchnorrVerify: verify with a parsed x-only key. *FromBytes variants parse its 32 bytes first.
+// *_DirectUnchecked variants skip the post-signing verification, to show what that fault check
+// costs.
 //
 // The signing benchmarks cycle through 256 digests, so the low-R grind loop runs the same
 // number of times (about two signing attempts per signature) in both versions.
@@ -144,8 +144,24 @@ void BM_EcdsaVerify_Kinko(benchmark::State& state) {
 }
 BENCHMARK(BM_EcdsaVerify_Kinko);
 
-// `preparsed`: the public key is parsed once, outside the loop.
-template <bool preparsed>
+// From the 33 key bytes, as a script interpreter has them: parse, then verify.
+void BM_EcdsaVerifyFromBytes_Kinko(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  const std::array<uint8_t, 33> pub_bytes = f.pub.SerializeCompressed();
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t n = i++ % kDigests;
+    const util::Result<PublicKey> pub = PublicKey::Parse(pub_bytes);
+    const bool ok =
+        pub.ok() && EcdsaVerify(f.ctx, *pub, f.digests[n], f.ecdsa_sigs[n], DerParsing::kStrict);
+    CHECK(ok);
+  }
+}
+BENCHMARK(BM_EcdsaVerifyFromBytes_Kinko);
+
+// `from_bytes`: the public key is parsed from its 33 bytes in the loop; otherwise once, before
+// it (the counterpart of a kinko PublicKey object).
+template <bool from_bytes>
 void EcdsaVerifyDirect(benchmark::State& state) {
   const Fixture& f = GetFixture();
   const secp256k1_context* ctx = f.raw();
@@ -155,13 +171,14 @@ void EcdsaVerifyDirect(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const size_t n = i++ % kDigests;
-    secp256k1_ecdsa_signature sig;
-    int ret = secp256k1_ecdsa_signature_parse_der(ctx, &sig, f.ecdsa_sigs[n].data(),
-                                                  f.ecdsa_sigs[n].size());
     secp256k1_pubkey pub = parsed_pub;
-    if constexpr (!preparsed) {
-      ret &= secp256k1_ec_pubkey_parse(ctx, &pub, pub_bytes.data(), pub_bytes.size());
+    int ret = 1;
+    if constexpr (from_bytes) {
+      ret = secp256k1_ec_pubkey_parse(ctx, &pub, pub_bytes.data(), pub_bytes.size());
     }
+    secp256k1_ecdsa_signature sig;
+    ret &= secp256k1_ecdsa_signature_parse_der(ctx, &sig, f.ecdsa_sigs[n].data(),
+                                               f.ecdsa_sigs[n].size());
     secp256k1_ecdsa_signature_normalize(ctx, &sig, &sig);
     ret &= secp256k1_ecdsa_verify(ctx, &sig, f.digests[n].data(), &pub);
     CHECK(ret == 1);
@@ -170,8 +187,8 @@ void EcdsaVerifyDirect(benchmark::State& state) {
 
 void BM_EcdsaVerify_Direct(benchmark::State& state) { EcdsaVerifyDirect<false>(state); }
 BENCHMARK(BM_EcdsaVerify_Direct);
-void BM_EcdsaVerify_DirectPreparsed(benchmark::State& state) { EcdsaVerifyDirect<true>(state); }
-BENCHMARK(BM_EcdsaVerify_DirectPreparsed);
+void BM_EcdsaVerifyFromBytes_Direct(benchmark::State& state) { EcdsaVerifyDirect<true>(state); }
+BENCHMARK(BM_EcdsaVerifyFromBytes_Direct);
 
 // ---------------------------------------------------------------------------------------------
 // BIP340 sign
@@ -226,18 +243,33 @@ void BM_SchnorrVerify_Kinko(benchmark::State& state) {
 }
 BENCHMARK(BM_SchnorrVerify_Kinko);
 
-template <bool preparsed>
+// From the 32 key bytes, as a taproot output has them: parse, then verify.
+void BM_SchnorrVerifyFromBytes_Kinko(benchmark::State& state) {
+  const Fixture& f = GetFixture();
+  const std::array<uint8_t, 32> key_bytes = f.xonly.bytes();
+  size_t i = 0;
+  for (auto _ : state) {
+    const size_t n = i++ % kDigests;
+    const util::Result<XOnlyPublicKey> key = XOnlyPublicKey::Parse(key_bytes);
+    const bool ok = key.ok() && SchnorrVerify(f.ctx, *key, f.digests[n], f.schnorr_sigs[n]);
+    CHECK(ok);
+  }
+}
+BENCHMARK(BM_SchnorrVerifyFromBytes_Kinko);
+
+template <bool from_bytes>
 void SchnorrVerifyDirect(benchmark::State& state) {
   const Fixture& f = GetFixture();
   const secp256k1_context* ctx = f.raw();
+  const std::array<uint8_t, 32> key_bytes = f.xonly.bytes();
   secp256k1_xonly_pubkey parsed;
-  CHECK(secp256k1_xonly_pubkey_parse(ctx, &parsed, f.xonly.bytes().data()) == 1);
+  CHECK(secp256k1_xonly_pubkey_parse(ctx, &parsed, key_bytes.data()) == 1);
   size_t i = 0;
   for (auto _ : state) {
     const size_t n = i++ % kDigests;
     secp256k1_xonly_pubkey pub = parsed;
     int ret = 1;
-    if constexpr (!preparsed) ret = secp256k1_xonly_pubkey_parse(ctx, &pub, f.xonly.bytes().data());
+    if constexpr (from_bytes) ret = secp256k1_xonly_pubkey_parse(ctx, &pub, key_bytes.data());
     ret &=
         secp256k1_schnorrsig_verify(ctx, f.schnorr_sigs[n].data(), f.digests[n].data(), 32, &pub);
     CHECK(ret == 1);
@@ -246,8 +278,8 @@ void SchnorrVerifyDirect(benchmark::State& state) {
 
 void BM_SchnorrVerify_Direct(benchmark::State& state) { SchnorrVerifyDirect<false>(state); }
 BENCHMARK(BM_SchnorrVerify_Direct);
-void BM_SchnorrVerify_DirectPreparsed(benchmark::State& state) { SchnorrVerifyDirect<true>(state); }
-BENCHMARK(BM_SchnorrVerify_DirectPreparsed);
+void BM_SchnorrVerifyFromBytes_Direct(benchmark::State& state) { SchnorrVerifyDirect<true>(state); }
+BENCHMARK(BM_SchnorrVerifyFromBytes_Direct);
 
 // ---------------------------------------------------------------------------------------------
 // Hashes over 64 bytes (a BIP341 TapBranch, or a Merkle node).

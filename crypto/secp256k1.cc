@@ -81,6 +81,15 @@ std::array<uint8_t, 65> SerializeUncompressedPoint(const secp256k1_context* ctx,
   return out;
 }
 
+static_assert(sizeof(secp256k1_xonly_pubkey) == 64);
+
+// A parsed x-only key as XOnlyPublicKey keeps it.
+secp256k1_xonly_pubkey LoadXOnly(const std::array<uint8_t, 64>& parsed) {
+  secp256k1_xonly_pubkey point;
+  std::memcpy(point.data, parsed.data(), sizeof(point.data));
+  return point;
+}
+
 // BIP341: t = hashTapTweak(P || merkle_root), the merkle root omitted for key-path-only outputs.
 Hash256Bytes TapTweakHash(std::span<const uint8_t, 32> internal_key,
                           const std::optional<std::array<uint8_t, 32>>& merkle_root) {
@@ -194,13 +203,20 @@ util::Result<XOnlyPublicKey> XOnlyPublicKey::Parse(std::span<const uint8_t> byte
   }
   XOnlyPublicKey key;
   std::copy(bytes.begin(), bytes.end(), key.bytes_.begin());
+  std::memcpy(key.parsed_.data(), point.data, sizeof(point.data));
   return key;
 }
 
 XOnlyPublicKey XOnlyPublicKey::FromPublicKey(const PublicKey& key) {
   const std::array<uint8_t, 65> uncompressed = key.SerializeUncompressed();
+  secp256k1_pubkey full;
+  CHECK(secp256k1_ec_pubkey_parse(secp256k1_context_static, &full, uncompressed.data(),
+                                  uncompressed.size()) == 1);
+  secp256k1_xonly_pubkey point;
+  CHECK(secp256k1_xonly_pubkey_from_pubkey(secp256k1_context_static, &point, nullptr, &full) == 1);
   XOnlyPublicKey out;
   std::copy(uncompressed.begin() + 1, uncompressed.begin() + 33, out.bytes_.begin());
+  std::memcpy(out.parsed_.data(), point.data, sizeof(point.data));
   return out;
 }
 
@@ -339,8 +355,7 @@ std::array<uint8_t, 64> SchnorrSignMessage(const Secp256k1Context& ctx, const Pr
 bool SchnorrVerify(const Secp256k1Context& ctx, const XOnlyPublicKey& key,
                    std::span<const uint8_t> msg, std::span<const uint8_t, 64> signature) {
   const secp256k1_context* c = Ctx(ctx);
-  secp256k1_xonly_pubkey xonly;
-  if (secp256k1_xonly_pubkey_parse(c, &xonly, key.bytes().data()) != 1) return false;
+  const secp256k1_xonly_pubkey xonly = LoadXOnly(key.parsed_);
   return secp256k1_schnorrsig_verify(c, signature.data(), msg.data(), msg.size(), &xonly) == 1;
 }
 
@@ -398,8 +413,7 @@ bool TaprootCheckTweak(const Secp256k1Context& ctx, const XOnlyPublicKey& output
                        bool parity_odd, const XOnlyPublicKey& internal_key,
                        std::span<const uint8_t, 32> merkle_root) {
   const secp256k1_context* c = Ctx(ctx);
-  secp256k1_xonly_pubkey internal;
-  if (secp256k1_xonly_pubkey_parse(c, &internal, internal_key.bytes().data()) != 1) return false;
+  const secp256k1_xonly_pubkey internal = LoadXOnly(internal_key.parsed_);
   std::array<uint8_t, 32> root;
   std::copy(merkle_root.begin(), merkle_root.end(), root.begin());
   const Hash256Bytes tweak = TapTweakHash(internal_key.bytes(), root);
