@@ -154,18 +154,31 @@ PrivateKey PrivateKey::Generate(Rng& rng) {
 }
 
 util::Result<PublicKey> PublicKey::Parse(std::span<const uint8_t> bytes) {
+  return ParseEncoding(bytes, /*allow_hybrid=*/false);
+}
+
+util::Result<PublicKey> PublicKey::ParseAllowingHybrid(std::span<const uint8_t> bytes) {
+  return ParseEncoding(bytes, /*allow_hybrid=*/true);
+}
+
+util::Result<PublicKey> PublicKey::ParseEncoding(std::span<const uint8_t> bytes,
+                                                 bool allow_hybrid) {
   if (bytes.size() != 33 && bytes.size() != 65) {
     return util::InvalidArgumentError("public key: expected 33 or 65 bytes, got " +
                                       std::to_string(bytes.size()));
   }
   const uint8_t prefix = bytes[0];
   const bool compressed = bytes.size() == 33;
-  if (compressed ? (prefix != 0x02 && prefix != 0x03) : prefix != 0x04) {
+  const bool prefix_ok =
+      compressed ? (prefix == 0x02 || prefix == 0x03)
+                 : (prefix == 0x04 || (allow_hybrid && (prefix == 0x06 || prefix == 0x07)));
+  if (!prefix_ok) {
     return util::InvalidArgumentError("public key: bad prefix byte for its size");
   }
   secp256k1_pubkey point;
   if (secp256k1_ec_pubkey_parse(secp256k1_context_static, &point, bytes.data(), bytes.size()) !=
       1) {
+    // Also a hybrid prefix that disagrees with Y's parity.
     return util::InvalidArgumentError("public key: not a point on the curve");
   }
   PublicKey key;

@@ -69,6 +69,11 @@ class PublicKey final {
   // Fails with kInvalidArgument unless `bytes` is a valid 33-byte compressed or 65-byte
   // uncompressed encoding (hybrid 0x06/0x07 encodings are rejected).
   static util::Result<PublicKey> Parse(std::span<const uint8_t> bytes);
+  // Like Parse, and also accepts the 65-byte SEC 1 hybrid encodings 0x06 (even Y) and 0x07 (odd
+  // Y), prefix and parity agreeing, as consensus does for legacy scripts verified without
+  // SCRIPT_VERIFY_STRICTENC (Bitcoin Core's CPubKey accepts them). The result is an uncompressed
+  // key: Serialize() returns its 0x04 encoding. Fails with kInvalidArgument otherwise.
+  static util::Result<PublicKey> ParseAllowingHybrid(std::span<const uint8_t> bytes);
 
   bool IsCompressed() const { return compressed_; }
   // The encoding it was created with (33 or 65 bytes).
@@ -80,6 +85,7 @@ class PublicKey final {
 
  private:
   PublicKey() = default;
+  static util::Result<PublicKey> ParseEncoding(std::span<const uint8_t> bytes, bool allow_hybrid);
   friend PublicKey DerivePublicKey(const Secp256k1Context&, const PrivateKey&);
   friend util::Result<PublicKey> PublicKeyTweakAdd(const Secp256k1Context&, const PublicKey&,
                                                    std::span<const uint8_t, 32>);

@@ -204,6 +204,32 @@ TEST_F(Secp256k1Test, PublicKeyParseRejectsHybridEncoding) {
   EXPECT_EQ(parsed.status().code(), util::StatusCode::kInvalidArgument);
 }
 
+TEST_F(Secp256k1Test, ParseAllowingHybridAcceptsMatchingParityOnly) {
+  for (int i = 0; i < 8; ++i) {
+    const PublicKey key = DerivePublicKey(ctx_, PrivateKey::Generate(rng_));
+    const std::array<uint8_t, 65> uncompressed = key.SerializeUncompressed();
+    const bool odd = (uncompressed[64] & 1) != 0;
+    std::array<uint8_t, 65> hybrid = uncompressed;
+    hybrid[0] = odd ? 0x07 : 0x06;
+    util::Result<PublicKey> parsed = PublicKey::ParseAllowingHybrid(hybrid);
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_FALSE(parsed->IsCompressed());
+    EXPECT_EQ(parsed->Serialize(), std::vector<uint8_t>(uncompressed.begin(), uncompressed.end()));
+    EXPECT_EQ(parsed->SerializeCompressed(), key.SerializeCompressed());
+    // The prefix of the other parity is rejected.
+    hybrid[0] = odd ? 0x06 : 0x07;
+    EXPECT_FALSE(PublicKey::ParseAllowingHybrid(hybrid).ok());
+    // Ordinary encodings parse as with Parse.
+    EXPECT_TRUE(PublicKey::ParseAllowingHybrid(uncompressed).ok());
+    EXPECT_TRUE(PublicKey::ParseAllowingHybrid(key.SerializeCompressed()).ok());
+  }
+  // A 33-byte key never has a hybrid prefix.
+  std::array<uint8_t, 33> short_hybrid =
+      DerivePublicKey(ctx_, PrivateKey::Generate(rng_)).SerializeCompressed();
+  short_hybrid[0] = 0x06;
+  EXPECT_FALSE(PublicKey::ParseAllowingHybrid(short_hybrid).ok());
+}
+
 TEST_F(Secp256k1Test, PublicKeyParseRejectsBadInputs) {
   const PublicKey key = DerivePublicKey(ctx_, PrivateKey::Generate(rng_));
   const std::array<uint8_t, 33> compressed = key.SerializeCompressed();
