@@ -470,12 +470,8 @@ bool IsHexDigit(char c) {
 std::optional<uint8_t> LookUpOpcode(std::string_view name) {
   std::string_view bare = name;
   if (bare.starts_with("OP_")) bare.remove_prefix(3);
-  // Extensions to Core's table: the BIP65/BIP112 opcodes under their NOP names, and BIP342's
-  // OP_CHECKSIGADD (Core's ParseScript stops at OP_NOP10).
-  if (bare == "NOP2") return uint8_t{0xb1};
-  if (bare == "NOP3") return uint8_t{0xb2};
-  if (bare == "CHECKSIGADD") return uint8_t{0xba};
-  // Core's table: OP_RESERVED and OP_NOP..OP_NOP10, with or without "OP_".
+  // Core's table: OP_RESERVED and OP_NOP..OP_NOP10 (its MAX_OPCODE, so not OP_CHECKSIGADD), with
+  // or without "OP_".
   for (unsigned op = 0x50; op <= 0xb9; ++op) {
     if (op > 0x50 && op < 0x61) continue;  // The numbers OP_1..OP_16 are written as digits.
     std::string_view full = OpcodeName(static_cast<uint8_t>(op));

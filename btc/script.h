@@ -227,9 +227,10 @@ std::string ToAsm(const Script& script);
 // - "0x" followed by an even, nonzero number of hex digits: the bytes inserted as they are;
 // - a string in single quotes (no spaces inside): its characters pushed as PushData does;
 // - an opcode name, with or without the "OP_" prefix: OP_RESERVED and OP_NOP..OP_NOP10 under
-//   their OpcodeName. The numbers and OP_PUSHDATA1/2/4 have no name here, as in Core.
-//   Beyond Core, kinko also accepts NOP2 and NOP3 (for OP_CHECKLOCKTIMEVERIFY and
-//   OP_CHECKSEQUENCEVERIFY) and CHECKSIGADD, with or without "OP_".
+//   their OpcodeName (so "NOP1", "CHECKLOCKTIMEVERIFY", "OP_NOP10"). As in Core, OP_0..OP_16,
+//   OP_1NEGATE and OP_PUSHDATA1/2/4 have no name here (write numbers or raw hex), and neither do
+//   "NOP2", "NOP3" (use CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY) or OP_CHECKSIGADD (write 0xba):
+//   ParseAsm accepts exactly the texts Core's ParseScript accepts.
 // Fails with kInvalidArgument naming the offending token and its byte offset in `asm_text`
 // ("script asm token 'FOO' at offset 12: unknown opcode"). The empty text is the empty script.
 util::Result<Script> ParseAsm(std::string_view asm_text);
