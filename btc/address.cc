@@ -6,6 +6,8 @@
 
 #include "btc/base58.h"
 #include "btc/bech32.h"
+#include "crypto/key_export.h"
+#include "crypto/secret.h"
 
 namespace kinko::btc {
 namespace {
@@ -282,6 +284,43 @@ util::Result<std::string> EncodeAddress(const Script& script_pubkey, Network net
   values.insert(values.end(), converted.begin(), converted.end());
   return Bech32Encode(wp->version == 0 ? Bech32Encoding::kBech32 : Bech32Encoding::kBech32m,
                       prefixes.hrp, values);
+}
+
+util::Result<WifKey> DecodeWif(std::string_view wif) {
+  util::Result<std::vector<uint8_t>> data = Base58CheckDecode(wif, 34);
+  if (!data.ok()) return util::InvalidArgumentError("wif: " + data.status().message());
+  std::vector<uint8_t>& bytes = *data;
+  util::Status error;
+  Network network = Network::kMainnet;
+  bool compressed = false;
+  if (bytes.empty() || (bytes[0] != 0x80 && bytes[0] != 0xef)) {
+    error = util::InvalidArgumentError("wif: unknown version byte");
+  } else if (bytes.size() == 34 && bytes[33] == 0x01) {
+    compressed = true;
+  } else if (bytes.size() != 33) {
+    error = util::InvalidArgumentError("wif: payload is not 33 bytes or 34 bytes ending in 0x01");
+  }
+  if (!error.ok()) {
+    crypto::Wipe(bytes);
+    return error;
+  }
+  if (bytes[0] == 0xef) network = Network::kTestnet;
+  util::Result<crypto::PrivateKey> key =
+      crypto::PrivateKey::FromBytes(std::span<const uint8_t>(bytes).subspan(1, 32));
+  crypto::Wipe(bytes);
+  if (!key.ok()) return util::InvalidArgumentError("wif: private key not in 1..n-1");
+  return WifKey{std::move(*key), compressed, network};
+}
+
+std::string EncodeWif(const crypto::PrivateKey& key, bool compressed, Network network) {
+  std::vector<uint8_t> payload = {network == Network::kMainnet ? uint8_t{0x80} : uint8_t{0xef}};
+  std::array<uint8_t, 32> secret = crypto::ExportPrivateKeyBytes(key);
+  payload.insert(payload.end(), secret.begin(), secret.end());
+  crypto::Wipe(secret);
+  if (compressed) payload.push_back(0x01);
+  std::string out = Base58CheckEncode(payload);
+  crypto::Wipe(payload);
+  return out;
 }
 
 }  // namespace kinko::btc

@@ -1,6 +1,6 @@
 // Properties, on every network: an accepted address encodes back to itself (segwit addresses to
 // their lowercase form) and that decodes to the same script; a script that has an address
-// decodes from it to the same script and type.
+// decodes from it to the same script and type; an accepted WIF key encodes back to itself.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,5 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CHECK(back->type == *AddressTypeOf(script));
     }
   }
+
+  // An accepted WIF key encodes back to itself.
+  kinko::util::Result<WifKey> wif = DecodeWif(text);
+  if (wif.ok()) CHECK(EncodeWif(wif->key, wif->compressed, wif->network) == text);
   return 0;
 }

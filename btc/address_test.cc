@@ -7,6 +7,7 @@
 
 #include "btc/base58.h"
 #include "btc/bech32.h"
+#include "crypto/key_export.h"
 #include "util/hex.h"
 
 namespace kinko::btc {
@@ -277,6 +278,80 @@ TEST(AddressTest, AddressTypeNames) {
   EXPECT_EQ(AddressTypeName(AddressType::kP2wsh), "p2wsh");
   EXPECT_EQ(AddressTypeName(AddressType::kP2tr), "p2tr");
   EXPECT_EQ(AddressTypeName(AddressType::kWitnessUnknown), "witness_unknown");
+}
+
+// Bitcoin Core's key_io_valid.json, private keys: the WIF decodes to the secret with its
+// compression flag and network, encodes back, and is not an address; the addresses of the
+// file are not WIF keys.
+TEST(WifTest, KeyIoValidSecrets) {
+  const nlohmann::json vectors = ReadVectors("key_io_valid.json");
+  size_t secrets = 0;
+  size_t addresses = 0;
+  for (const auto& v : vectors) {
+    const nlohmann::json& meta = v[2];
+    const std::string text = v[0].get<std::string>();
+    const Network chain = *ParseNetwork(meta["chain"].get<std::string>());
+    if (!meta["isPrivkey"].get<bool>()) {
+      EXPECT_FALSE(DecodeWif(text).ok()) << text;
+      ++addresses;
+      continue;
+    }
+    util::Result<WifKey> wif = DecodeWif(text);
+    ASSERT_TRUE(wif.ok()) << text << ": " << wif.status();
+    const std::array<uint8_t, 32> secret = crypto::ExportPrivateKeyBytes(wif->key);
+    EXPECT_EQ(util::HexEncode(secret), v[1].get<std::string>());
+    EXPECT_EQ(wif->compressed, meta["isCompressed"].get<bool>()) << text;
+    EXPECT_EQ(wif->network, chain == Network::kMainnet ? Network::kMainnet : Network::kTestnet);
+    EXPECT_EQ(EncodeWif(wif->key, wif->compressed, chain), text);
+    EXPECT_FALSE(DecodeAddress(text, chain).ok()) << text;
+    ++secrets;
+  }
+  EXPECT_EQ(secrets, 16u);
+  EXPECT_EQ(addresses, 54u);
+}
+
+TEST(WifTest, KeyIoInvalidAreNotWif) {
+  const nlohmann::json vectors = ReadVectors("key_io_invalid.json");
+  size_t passed = 0;
+  for (const auto& v : vectors) {
+    EXPECT_FALSE(DecodeWif(v[0].get<std::string>()).ok()) << v[0];
+    ++passed;
+  }
+  EXPECT_EQ(passed, 70u);
+}
+
+std::vector<uint8_t> WifPayload(uint8_t version, uint8_t fill, size_t key_size,
+                                std::optional<uint8_t> suffix) {
+  std::vector<uint8_t> payload = {version};
+  payload.insert(payload.end(), key_size, fill);
+  if (suffix) payload.push_back(*suffix);
+  return payload;
+}
+
+TEST(WifTest, DecodeRejectsEachRule) {
+  EXPECT_TRUE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 1, 32, std::nullopt))).ok());
+  EXPECT_TRUE(DecodeWif(Base58CheckEncode(WifPayload(0xef, 1, 32, 0x01))).ok());
+  // Unknown version byte (a P2PKH prefix).
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x00, 1, 32, std::nullopt))).ok());
+  // Compression suffix other than 0x01.
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 1, 32, 0x02))).ok());
+  // Wrong key length.
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 1, 31, std::nullopt))).ok());
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 1, 33, 0x01))).ok());
+  // Key 0 and key >= n.
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 0, 32, std::nullopt))).ok());
+  EXPECT_FALSE(DecodeWif(Base58CheckEncode(WifPayload(0x80, 0xff, 32, 0x01))).ok());
+  // Bad checksum: key_io_valid.json's first mainnet WIF with its last character changed.
+  EXPECT_FALSE(DecodeWif("5JuW2AMDYu4xVwRG9DZW18VbzQrGcd5RCgb99sS6ehJsNQXu5bA").ok());
+}
+
+TEST(WifTest, ErrorsDoNotContainTheKey) {
+  const std::string text = "L5nJeqKmpHp4P7F8ZYyjwc5a7P4d8EabuGAzfGJk7yC1BJyzNaEd";
+  std::string broken = text;
+  broken.back() = 'e';
+  util::Result<WifKey> r = DecodeWif(broken);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().find("L5nJeq"), std::string::npos);
 }
 
 }  // namespace

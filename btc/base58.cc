@@ -4,6 +4,7 @@
 #include <string>
 
 #include "crypto/hash.h"
+#include "crypto/secret.h"
 
 namespace kinko::btc {
 namespace {
@@ -37,6 +38,8 @@ std::string Base58Encode(std::span<const uint8_t> data) {
   }
   std::string out(zeros, '1');
   for (size_t j = used; j > 0; --j) out.push_back(kAlphabet[digits[j - 1]]);
+  // The input may be a private key (WIF, xprv).
+  crypto::Wipe(digits);
   return out;
 }
 
@@ -52,6 +55,7 @@ util::Result<std::vector<uint8_t>> Base58Decode(std::string_view text, size_t ma
   for (size_t i = zeros; i < text.size(); ++i) {
     const int value = DigitValue(text[i]);
     if (value < 0) {
+      crypto::Wipe(bytes);
       return util::InvalidArgumentError("base58: invalid character at position " +
                                         std::to_string(i));
     }
@@ -66,12 +70,15 @@ util::Result<std::vector<uint8_t>> Base58Decode(std::string_view text, size_t ma
       carry >>= 8;
     }
     if (zeros + bytes.size() > max_size) {
+      crypto::Wipe(bytes);
       return util::InvalidArgumentError("base58: decodes to more than " + std::to_string(max_size) +
                                         " bytes");
     }
   }
   std::vector<uint8_t> out(zeros, 0);
   out.insert(out.end(), bytes.rbegin(), bytes.rend());
+  // The bytes may be a private key (WIF, xprv).
+  crypto::Wipe(bytes);
   return out;
 }
 
@@ -81,7 +88,7 @@ std::string Base58CheckEncode(std::span<const uint8_t> payload) {
   data.insert(data.end(), hash.begin(), hash.begin() + 4);
   std::string out = Base58Encode(data);
   // The payload may be a private key (WIF, xprv).
-  std::fill(data.begin(), data.end(), uint8_t{0});
+  crypto::Wipe(data);
   return out;
 }
 
@@ -96,9 +103,10 @@ util::Result<std::vector<uint8_t>> Base58CheckDecode(std::string_view text, size
   const crypto::Hash256Bytes hash =
       crypto::Hash256(std::span<const uint8_t>(bytes).first(payload_size));
   if (!std::equal(hash.begin(), hash.begin() + 4, bytes.begin() + payload_size)) {
-    std::fill(bytes.begin(), bytes.end(), uint8_t{0});
+    crypto::Wipe(bytes);
     return util::InvalidArgumentError("base58check: checksum mismatch");
   }
+  crypto::Wipe(std::span<uint8_t>(bytes).subspan(payload_size));
   bytes.resize(payload_size);
   return data;
 }
