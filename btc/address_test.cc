@@ -322,8 +322,8 @@ TEST(WifTest, KeyIoInvalidAreNotWif) {
 
 std::vector<uint8_t> WifPayload(uint8_t version, uint8_t fill, size_t key_size,
                                 std::optional<uint8_t> suffix) {
-  std::vector<uint8_t> payload = {version};
-  payload.insert(payload.end(), key_size, fill);
+  std::vector<uint8_t> payload(1 + key_size, fill);
+  payload[0] = version;
   if (suffix) payload.push_back(*suffix);
   return payload;
 }

@@ -99,7 +99,8 @@ util::Result<KeyPath> KeyPath::Parse(std::string_view text) {
   } else {
     // Without "m" the path starts directly with a step.
     if (rest[0] == '/') return util::InvalidArgumentError("key path step 1: empty");
-    std::string with_slash = "/" + std::string(rest);
+    std::string with_slash(1, '/');
+    with_slash.append(rest);
     util::Result<std::vector<uint32_t>> steps = ParseSteps(with_slash);
     if (!steps.ok()) return steps.status();
     return KeyPath{std::move(*steps)};
@@ -109,7 +110,11 @@ util::Result<KeyPath> KeyPath::Parse(std::string_view text) {
   return KeyPath{std::move(*steps)};
 }
 
-std::string KeyPath::ToString() const { return "m" + StepsToString(steps); }
+std::string KeyPath::ToString() const {
+  std::string out(1, 'm');
+  out.append(StepsToString(steps));
+  return out;
+}
 
 util::Result<KeyOrigin> KeyOrigin::Parse(std::string_view text) {
   if (text.size() < 8) {
