@@ -46,16 +46,22 @@ struct Fixture {
     }
   }
 
+  // The baseline calls libsecp256k1 with the raw key bytes; they are kept here rather than read
+  // back from the PrivateKey, which only crypto/ and signer/ may do.
+  static constexpr std::array<uint8_t, 32> kKeyBytes = [] {
+    std::array<uint8_t, 32> bytes{};
+    for (uint8_t& b : bytes) b = 0x42;
+    return bytes;
+  }();
+
   static PrivateKey MakeKey() {
-    std::array<uint8_t, 32> bytes;
-    bytes.fill(0x42);
-    util::Result<PrivateKey> key = PrivateKey::FromBytes(bytes);
+    util::Result<PrivateKey> key = PrivateKey::FromBytes(kKeyBytes);
     CHECK(key.ok());
     return std::move(key).value();
   }
 
   const secp256k1_context* raw() const { return static_cast<const secp256k1_context*>(ctx.raw()); }
-  const unsigned char* secret() const { return key.secret().Reveal(SecretAccess::Get()).data(); }
+  const unsigned char* secret() const { return kKeyBytes.data(); }
 
   SystemRng rng;
   Secp256k1Context ctx;
