@@ -553,6 +553,22 @@ TEST_F(Secp256k1Test, HighSIsNormalizedForVerificationButNotLowS) {
   EXPECT_FALSE(EcdsaIsLowS(ctx_, {}, DerParsing::kStrict));
 }
 
+TEST_F(Secp256k1Test, OverflowingSignatureCountsAsLowSLikeCore) {
+  const SignedDigest sd = SignWithHighR(ctx_, rng_);
+  const std::array<uint8_t, 32> high_s = OrderMinus(sd.s);
+  // R with 33 significant bytes overflows: Core's lax parser yields the all-zero signature,
+  // and CPubKey::CheckLowS calls it low-S even though the S written is high.
+  std::vector<uint8_t> r33(33, 0x11);
+  const std::vector<uint8_t> der = DerSequence(r33, MinimalInteger(high_s));
+  EXPECT_TRUE(EcdsaIsLowS(ctx_, der, DerParsing::kLax));
+  EXPECT_FALSE(EcdsaVerify(ctx_, sd.pub, sd.digest, der, DerParsing::kLax));
+  // An S >= n does the same.
+  const std::vector<uint8_t> order = Hex(kOrderHex);
+  const std::vector<uint8_t> s_is_n = DerSequence(MinimalInteger(sd.r), MinimalInteger(order));
+  EXPECT_TRUE(EcdsaIsLowS(ctx_, s_is_n, DerParsing::kLax));
+  EXPECT_FALSE(EcdsaVerify(ctx_, sd.pub, sd.digest, s_is_n, DerParsing::kLax));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The lax parser itself, one rejection per rule.
 
