@@ -108,12 +108,16 @@ std::vector<uint8_t> MinimalInteger(std::span<const uint8_t> value) {
 
 std::vector<uint8_t> DerSequence(std::span<const uint8_t> r_content,
                                  std::span<const uint8_t> s_content) {
-  std::vector<uint8_t> out = {0x30, static_cast<uint8_t>(4 + r_content.size() + s_content.size()),
-                              0x02, static_cast<uint8_t>(r_content.size())};
-  out.insert(out.end(), r_content.begin(), r_content.end());
+  std::vector<uint8_t> out;
+  out.reserve(6 + r_content.size() + s_content.size());
+  out.push_back(0x30);
+  out.push_back(static_cast<uint8_t>(4 + r_content.size() + s_content.size()));
+  out.push_back(0x02);
+  out.push_back(static_cast<uint8_t>(r_content.size()));
+  for (uint8_t b : r_content) out.push_back(b);
   out.push_back(0x02);
   out.push_back(static_cast<uint8_t>(s_content.size()));
-  out.insert(out.end(), s_content.begin(), s_content.end());
+  for (uint8_t b : s_content) out.push_back(b);
   return out;
 }
 
