@@ -233,7 +233,8 @@ std::string ToAsm(const Script& script);
 //   "NOP2", "NOP3" (use CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY) or OP_CHECKSIGADD (write 0xba):
 //   ParseAsm accepts exactly the texts Core's ParseScript accepts.
 // Fails with kInvalidArgument naming the offending token and its byte offset in `asm_text`
-// ("script asm token 'FOO' at offset 12: unknown opcode"). The empty text is the empty script.
+// ("script asm token 'FOO' at offset 12: unknown opcode"; tokens over 64 bytes are cut and end
+// in "..."). The empty text is the empty script.
 util::Result<Script> ParseAsm(std::string_view asm_text);
 
 }  // namespace kinko::btc
