@@ -28,6 +28,7 @@ Hash512Bytes Sha512(std::span<const uint8_t> data) { return Digest<64>(EVP_sha51
 Hash160Bytes Ripemd160(std::span<const uint8_t> data) {
   return Digest<20>(EVP_ripemd160(), data);
 }
+Hash160Bytes Sha1(std::span<const uint8_t> data) { return Digest<20>(EVP_sha1(), data); }
 Hash160Bytes Hash160(std::span<const uint8_t> data) { return Ripemd160(Sha256(data)); }
 Hash256Bytes Hash256(std::span<const uint8_t> data) { return Sha256(Sha256(data)); }
 
