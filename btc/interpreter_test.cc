@@ -423,6 +423,30 @@ TEST_F(InterpreterTest, FlagLowS) {
                     ScriptError::kSigHighS);
 }
 
+TEST_F(InterpreterTest, LowSTreatsOverflowingSignaturesAsCoreDoes) {
+  // Core's lax DER parser maps a signature whose R or S is >= n to all zeros, whose S is low:
+  // LOW_S lets it through and the signature check fails instead.
+  const std::string order = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+  const std::string order_minus_one =
+      "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
+  Prepare(Script().PushData(pubkeys_[0].Serialize()).PushOpcode(kOpCheckSig).PushOpcode(kOpNot));
+  const VerifyFlags low_s = Flags({VerifyFlag::kLowS});
+  // R = n (overflows), S = n - 1 (high).
+  const Bytes r_overflow = Hex("3046022100" + order + "022100" + order_minus_one + "01");
+  EXPECT_EQ(Verify(Script().PushData(r_overflow), {}, low_s), ScriptError::kOk);
+  // R = 1, S = n - 1: high.
+  const Bytes high = Hex("3026020101022100" + order_minus_one + "01");
+  EXPECT_EQ(Verify(Script().PushData(high), {}, low_s), ScriptError::kSigHighS);
+  // R = 1, S = n: overflows, so low.
+  const Bytes s_overflow = Hex("3026020101022100" + order + "01");
+  EXPECT_EQ(Verify(Script().PushData(s_overflow), {}, low_s), ScriptError::kOk);
+  // The same verdicts as libsecp256k1 with the lax parser (DER without the sighash byte).
+  auto der = [](const Bytes& sig) { return std::span<const uint8_t>(sig).first(sig.size() - 1); };
+  EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(r_overflow), crypto::DerParsing::kLax));
+  EXPECT_FALSE(crypto::EcdsaIsLowS(ctx_, der(high), crypto::DerParsing::kLax));
+  EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(s_overflow), crypto::DerParsing::kLax));
+}
+
 TEST_F(InterpreterTest, FlagNullDummy) {
   Prepare(Script().PushOpcode(kOp0).PushOpcode(kOp0).PushOpcode(kOpCheckMultiSig));
   ExpectFlagMatters(Script().PushOpcode(kOp1), {}, VerifyFlags(), VerifyFlag::kNullDummy,
