@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -445,6 +446,41 @@ TEST_F(InterpreterTest, LowSTreatsOverflowingSignaturesAsCoreDoes) {
   EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(r_overflow), crypto::DerParsing::kLax));
   EXPECT_FALSE(crypto::EcdsaIsLowS(ctx_, der(high), crypto::DerParsing::kLax));
   EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(s_overflow), crypto::DerParsing::kLax));
+}
+
+TEST_F(InterpreterTest, LowSAgreesWithLibsecp256k1OnRandomEncodings) {
+  // Strict-DER signatures with random R and S of 1..33 bytes, biased towards values near the
+  // group order: the interpreter's LOW_S verdict must match libsecp256k1's lax parse.
+  Prepare(Script().PushData(pubkeys_[0].Serialize()).PushOpcode(kOpCheckSig).PushOpcode(kOpNot));
+  std::mt19937 random(7);
+  auto integer = [&random]() {
+    const size_t len = 1 + random() % 33;
+    Bytes v(len);
+    for (uint8_t& b : v) b = static_cast<uint8_t>(random() % 4 == 0 ? 0xff : random());
+    if (len == 33) v[0] = 0x00;
+    if (len == 33 && random() % 2) v[1] = 0xff;
+    if (v[0] & 0x80) v[0] &= 0x7f;                              // Positive.
+    if (v.size() > 1 && v[0] == 0 && !(v[1] & 0x80)) v[0] = 1;  // Minimal.
+    return v;
+  };
+  int high_count = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const Bytes r = integer();
+    const Bytes s = integer();
+    Bytes der{0x30, static_cast<uint8_t>(4 + r.size() + s.size()), 0x02,
+              static_cast<uint8_t>(r.size())};
+    der.insert(der.end(), r.begin(), r.end());
+    der.push_back(0x02);
+    der.push_back(static_cast<uint8_t>(s.size()));
+    der.insert(der.end(), s.begin(), s.end());
+    const bool low = crypto::EcdsaIsLowS(ctx_, der, crypto::DerParsing::kLax);
+    Bytes sig = der;
+    sig.push_back(kSighashAll);
+    const ScriptError e = Verify(Script().PushData(sig), {}, Flags({VerifyFlag::kLowS}));
+    EXPECT_EQ(e, low ? ScriptError::kOk : ScriptError::kSigHighS) << util::HexEncode(der);
+    if (!low) ++high_count;
+  }
+  EXPECT_GT(high_count, 20);  // Both verdicts were exercised.
 }
 
 TEST_F(InterpreterTest, FlagNullDummy) {
