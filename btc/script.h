@@ -170,25 +170,69 @@ std::optional<ScriptOp> GetOp(std::span<const uint8_t> script, size_t* pos);
 
 // True when every operation parses (no truncated push).
 bool IsWellFormed(const Script& script);
-// True when the script contains only push operations (OP_0..OP_16 and OP_1NEGATE count).
+// True when every operation parses and has an opcode <= OP_16 (Bitcoin Core's IsPushOnly: the
+// pushes, OP_1NEGATE, OP_1..OP_16 and also OP_RESERVED, which fails when executed anyway).
+// False on a truncated push. The empty script is push-only.
 bool IsPushOnly(const Script& script);
-// BIP62 minimal push rule for `op` pushing `data` (what SCRIPT_VERIFY_MINIMALDATA checks).
+// BIP62 minimal push rule for `opcode` pushing `data` (Bitcoin Core's CheckMinimalPush, what
+// SCRIPT_VERIFY_MINIMALDATA checks): empty data must use OP_0, one byte 1..16 or 0x81 must use
+// OP_1..OP_16 or OP_1NEGATE, up to 75 bytes a direct push, up to 255 bytes OP_PUSHDATA1, up to
+// 65535 bytes OP_PUSHDATA2. Opcodes above OP_PUSHDATA4 push nothing and are minimal by
+// definition (returns true).
 bool IsMinimalPush(uint8_t opcode, std::span<const uint8_t> data);
+
+// Script numbers (Bitcoin Core's CScriptNum): little-endian magnitude with the sign in the top
+// bit of the last byte; zero is the empty string.
+//
+// Returns the minimal encoding of `n`, e.g. 0 -> {}, -1 -> {0x81}, 128 -> {0x80, 0x00},
+// -255 -> {0xff, 0x80}.
+std::vector<uint8_t> EncodeScriptNum(int64_t n);
+// Returns the value of `bytes`. Fails with kInvalidArgument when `bytes` is longer than
+// `max_size` ("script number overflow"), or, when `require_minimal`, when it is not the minimal
+// encoding: the last byte, sign bit excluded, is zero and either there is one byte (this
+// rejects 0x00 and negative zero 0x80) or the byte before it has its top bit clear ("non-minimal
+// script number"). Arithmetic uses max_size 4; OP_CHECKLOCKTIMEVERIFY and
+// OP_CHECKSEQUENCEVERIFY read their operand with max_size 5. Requires max_size <= 8.
+util::Result<int64_t> DecodeScriptNum(std::span<const uint8_t> bytes, bool require_minimal,
+                                      size_t max_size = 4);
 
 // Legacy script semantics (Bitcoin Core's FindAndDelete): returns `script` with every
 // occurrence of `pattern` removed, matching only at operation boundaries. Used by the legacy
 // signature hash (on signatures) and by OP_CODESEPARATOR handling.
+// An empty `pattern` removes nothing. A truncated push ends the search; the bytes from there on
+// are kept.
 Script FindAndDelete(const Script& script, const Script& pattern);
 
+// FindAndDelete together with the number of occurrences removed (the legacy interpreter fails
+// under SCRIPT_VERIFY_CONST_SCRIPTCODE when it is not zero).
+struct FindAndDeleteResult {
+  Script script;
+  size_t removed = 0;
+};
+FindAndDeleteResult FindAndDeleteCounted(const Script& script, const Script& pattern);
+
 // Bitcoin Core's ScriptToAsmStr(script, false): the `decodescript`/`decoderawtransaction`
-// "asm" form, e.g. "OP_DUP OP_HASH160 89ab... OP_EQUALVERIFY OP_CHECKSIG". A truncated push
-// prints "[error]" as Core does.
+// "asm" form, e.g. "OP_DUP OP_HASH160 89ab... OP_EQUALVERIFY OP_CHECKSIG". Operations are
+// separated by one space. A push (opcodes 0x00..OP_PUSHDATA4) of at most 4 bytes prints as the
+// decimal script number it encodes, minimal or not (so OP_0 prints "0" and the push 0x0100 prints
+// "1"); a longer push prints as lowercase hex. Every other opcode prints its OpcodeName, so
+// OP_1NEGATE and OP_1..OP_16 print "-1" and "1".."16". A truncated push prints "[error]" and
+// ends the output, as Core does.
 std::string ToAsm(const Script& script);
 
-// Parses the notation of Bitcoin Core's script_tests.json (ParseScript in core_read.cpp):
-// decimal numbers (pushed as script numbers), 0x-prefixed raw hex inserted as-is, 'quoted'
-// strings pushed as data, and opcode names with or without the OP_ prefix. Fails with
-// kInvalidArgument naming the offending token and its position.
+// Parses the notation of Bitcoin Core's script_tests.json (ParseScript in core_io.cpp). Tokens
+// are separated by spaces, tabs or newlines. A token is
+// - a decimal number, optionally with a leading '-', in -0xffffffff..0xffffffff: pushed as
+//   PushInt does;
+// - "0x" followed by an even, nonzero number of hex digits: the bytes inserted as they are;
+// - a string in single quotes (no spaces inside): its characters pushed as PushData does;
+// - an opcode name, with or without the "OP_" prefix: OP_RESERVED and OP_NOP..OP_NOP10 under
+//   their OpcodeName (so "NOP1", "CHECKLOCKTIMEVERIFY", "OP_NOP10"). As in Core, OP_0..OP_16,
+//   OP_1NEGATE and OP_PUSHDATA1/2/4 have no name here (write numbers or raw hex), and neither do
+//   "NOP2", "NOP3" (use CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY) or OP_CHECKSIGADD (write 0xba):
+//   ParseAsm accepts exactly the texts Core's ParseScript accepts.
+// Fails with kInvalidArgument naming the offending token and its byte offset in `asm_text`
+// ("script asm token 'FOO' at offset 12: unknown opcode"). The empty text is the empty script.
 util::Result<Script> ParseAsm(std::string_view asm_text);
 
 }  // namespace kinko::btc

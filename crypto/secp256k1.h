@@ -69,6 +69,11 @@ class PublicKey final {
   // Fails with kInvalidArgument unless `bytes` is a valid 33-byte compressed or 65-byte
   // uncompressed encoding (hybrid 0x06/0x07 encodings are rejected).
   static util::Result<PublicKey> Parse(std::span<const uint8_t> bytes);
+  // Like Parse, and also accepts the 65-byte SEC 1 hybrid encodings 0x06 (even Y) and 0x07 (odd
+  // Y), prefix and parity agreeing, as consensus does for legacy scripts verified without
+  // SCRIPT_VERIFY_STRICTENC (Bitcoin Core's CPubKey accepts them). The result is an uncompressed
+  // key: Serialize() returns its 0x04 encoding. Fails with kInvalidArgument otherwise.
+  static util::Result<PublicKey> ParseAllowingHybrid(std::span<const uint8_t> bytes);
 
   bool IsCompressed() const { return compressed_; }
   // The encoding it was created with (33 or 65 bytes).
@@ -80,6 +85,7 @@ class PublicKey final {
 
  private:
   PublicKey() = default;
+  static util::Result<PublicKey> ParseEncoding(std::span<const uint8_t> bytes, bool allow_hybrid);
   friend PublicKey DerivePublicKey(const Secp256k1Context&, const PrivateKey&);
   friend util::Result<PublicKey> PublicKeyTweakAdd(const Secp256k1Context&, const PublicKey&,
                                                    std::span<const uint8_t, 32>);
@@ -95,11 +101,20 @@ class XOnlyPublicKey final {
   // The x-only key of `key` (its parity dropped).
   static XOnlyPublicKey FromPublicKey(const PublicKey& key);
   const std::array<uint8_t, 32>& bytes() const { return bytes_; }
-  friend bool operator==(const XOnlyPublicKey&, const XOnlyPublicKey&) = default;
+  friend bool operator==(const XOnlyPublicKey& a, const XOnlyPublicKey& b) {
+    return a.bytes_ == b.bytes_;
+  }
 
  private:
   XOnlyPublicKey() = default;
+  friend bool SchnorrVerify(const Secp256k1Context&, const XOnlyPublicKey&,
+                            std::span<const uint8_t>, std::span<const uint8_t, 64>);
+  friend bool TaprootCheckTweak(const Secp256k1Context&, const XOnlyPublicKey&, bool,
+                                const XOnlyPublicKey&, std::span<const uint8_t, 32>);
   std::array<uint8_t, 32> bytes_{};
+  // The point as libsecp256k1 parsed it (its opaque secp256k1_xonly_pubkey), so that verifying
+  // does not parse again: parsing an x-only key costs a square root, about 15% of a verification.
+  std::array<uint8_t, 64> parsed_{};
 };
 
 // The compressed public key of `key`.
@@ -137,6 +152,11 @@ bool EcdsaIsLowS(const Secp256k1Context& ctx, std::span<const uint8_t> signature
 std::array<uint8_t, 64> SchnorrSign(const Secp256k1Context& ctx, const PrivateKey& key,
                                     std::span<const uint8_t, 32> msg,
                                     std::span<const uint8_t, 32> aux);
+// BIP340 signature of a message of any length (BIP340's variable-length messages). Bitcoin
+// signs only 32-byte sighashes, with SchnorrSign above; for 32-byte messages both agree.
+std::array<uint8_t, 64> SchnorrSignMessage(const Secp256k1Context& ctx, const PrivateKey& key,
+                                           std::span<const uint8_t> msg,
+                                           std::span<const uint8_t, 32> aux);
 // True when `signature` is a valid BIP340 signature of `msg` (any length) by `key`.
 bool SchnorrVerify(const Secp256k1Context& ctx, const XOnlyPublicKey& key,
                    std::span<const uint8_t> msg, std::span<const uint8_t, 64> signature);
@@ -151,9 +171,8 @@ util::Result<TweakedPublicKey> TaprootTweakPublicKey(
     const Secp256k1Context& ctx, const XOnlyPublicKey& internal_key,
     std::optional<std::array<uint8_t, 32>> merkle_root);
 // The private key for Q above (BIP341 taproot_tweak_seckey).
-util::Result<PrivateKey> TaprootTweakPrivateKey(
-    const Secp256k1Context& ctx, const PrivateKey& key,
-    std::optional<std::array<uint8_t, 32>> merkle_root);
+util::Result<PrivateKey> TaprootTweakPrivateKey(const Secp256k1Context& ctx, const PrivateKey& key,
+                                                std::optional<std::array<uint8_t, 32>> merkle_root);
 // True when `output_key` with `parity_odd` equals internal_key tweaked by `merkle_root`
 // (BIP341 script-path verification of a control block).
 bool TaprootCheckTweak(const Secp256k1Context& ctx, const XOnlyPublicKey& output_key,
