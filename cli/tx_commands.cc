@@ -15,6 +15,7 @@
 #include "btc/standard.h"
 #include "btc/transaction.h"
 #include "cli/command.h"
+#include "cli/descriptor_format.h"
 #include "cli/script_format.h"
 #include "crypto/hash.h"
 #include "crypto/rng.h"
@@ -41,10 +42,11 @@ util::Result<btc::Network> ParseNetworkOption(const std::string& name) {
 // ---------------------------------------------------------------------------------------------
 // tx decode
 
-// Bitcoin Core's ScriptToUniv(script, include_hex=true, include_address=true) without "desc".
+// Bitcoin Core's ScriptToUniv(script, include_hex=true, include_address=true).
 Json ScriptPubKeyJson(const btc::Script& script, btc::Network network) {
   Json out = Json::object();
   out["asm"] = btc::ToAsm(script);
+  out["desc"] = InferDescriptor(script, network);
   out["hex"] = util::HexEncode(script.bytes());
   const btc::ScriptKind kind = btc::Classify(script).kind;
   // Core shows an address for every destination except a bare public key.
@@ -142,8 +144,9 @@ util::Result<std::vector<btc::TxOut>> ParsePrevouts(const std::string& value,
   try {
     json = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::parse_error& e) {
-    return util::InvalidArgumentError("--prevouts: not JSON: syntax error at byte " +
-                                      std::to_string(e.byte));
+    // nlohmann counts bytes from 1; the offset of the offending byte is one less.
+    return util::InvalidArgumentError("--prevouts: not JSON: syntax error at byte offset " +
+                                      std::to_string(e.byte == 0 ? 0 : e.byte - 1));
   }
   if (!json.is_array()) return util::InvalidArgumentError("--prevouts: expected a JSON array");
   if (json.size() != tx.inputs.size()) {
@@ -293,6 +296,17 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
         ParseHexArgument("--script-code", *options.script_code);
     if (!code.ok()) return code.status();
     plan.script_code = btc::Script(std::move(*code));
+  }
+
+  const bool taproot_plan =
+      plan.version == btc::SigVersion::kTaproot || plan.version == btc::SigVersion::kTapscript;
+  if (!taproot_plan && (options.leaf_hash || options.codesep_pos || options.annex)) {
+    return util::InvalidArgumentError(where + " is signed as " +
+                                      std::string(SigVersionName(plan.version)) +
+                                      ": --leaf-hash, --codesep-pos and --annex apply to taproot");
+  }
+  if (taproot_plan && options.script_code) {
+    return util::InvalidArgumentError(where + ": --script-code does not apply to taproot");
   }
 
   switch (plan.version) {

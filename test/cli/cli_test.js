@@ -149,6 +149,9 @@ function testTxDecode() {
   const r = runJson(['tx', 'decode', example.signed_tx_hex]);
   if (r) {
     check(r.json.vout[0].scriptPubKey.type === 'pubkeyhash', `type ${r.json.vout[0].scriptPubKey.type}`);
+    const spkKeys = Object.keys(r.json.vout[0].scriptPubKey).join(',');
+    check(spkKeys === 'asm,desc,hex,address,type', `scriptPubKey field order ${spkKeys}`);
+    check(r.json.vout[0].scriptPubKey.desc.startsWith(`addr(${r.json.vout[0].scriptPubKey.address})#`), `desc ${r.json.vout[0].scriptPubKey.desc}`);
     check(r.json.vout[0].scriptPubKey.asm.startsWith('OP_DUP OP_HASH160 '), `asm ${r.json.vout[0].scriptPubKey.asm}`);
     check(typeof r.json.vout[0].scriptPubKey.address === 'string' && r.json.vout[0].scriptPubKey.address.startsWith('1'), 'P2PKH mainnet address');
     const witness = r.json.vin[1].txinwitness;

@@ -14,11 +14,10 @@
 //   schnorr   {key, msg, aux}             -> {sig}
 #include <cstdint>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "btc/address.h"
 #include "btc/bip32.h"
@@ -106,9 +105,9 @@ Json AnswerSighash(const Json& request) {
     if (request.contains("codesep_pos")) {
       extras.codesep_pos = request["codesep_pos"].get<uint32_t>();
     }
-    hash = Value(btc::TaprootSighash(tx, input, static_cast<uint8_t>(hash_type), precomputed,
-                                     extras),
-                 "taproot sighash");
+    hash =
+        Value(btc::TaprootSighash(tx, input, static_cast<uint8_t>(hash_type), precomputed, extras),
+              "taproot sighash");
   } else {
     throw std::runtime_error("unknown sigversion " + version);
   }
@@ -127,11 +126,9 @@ Json AnswerBip32(const Json& request, const crypto::Secp256k1Context& ctx) {
   std::optional<btc::ExtendedKey> key;
   if (request.contains("seed")) {
     const std::vector<uint8_t> seed = HexField(request, "seed");
-    key = Value(btc::ExtendedKey::FromSeed(ctx, crypto::SecretBytes::FromSpan(seed),
-                                           NetworkField(request)),
-                "seed");
+    key.emplace(Value(btc::ExtendedKey::FromSeed(ctx, seed, NetworkField(request)), "seed"));
   } else {
-    key = Value(btc::ExtendedKey::Parse(ctx, Field(request, "xkey")), "xkey");
+    key.emplace(Value(btc::ExtendedKey::Parse(ctx, Field(request, "xkey")), "xkey"));
   }
   const btc::KeyPath path = Value(btc::KeyPath::Parse(Field(request, "path")), "path");
   const btc::ExtendedKey child = Value(key->DerivePath(ctx, path), "derive");
@@ -142,7 +139,8 @@ Json AnswerBip32(const Json& request, const crypto::Secp256k1Context& ctx) {
 }
 
 Json AnswerSign(const Json& request, const crypto::Secp256k1Context& ctx) {
-  const crypto::PrivateKey key = Value(crypto::PrivateKey::FromBytes(HexField(request, "key")), "key");
+  const crypto::PrivateKey key =
+      Value(crypto::PrivateKey::FromBytes(HexField(request, "key")), "key");
   const std::vector<uint8_t> digest = HexField(request, "digest");
   if (digest.size() != 32) throw std::runtime_error("digest: not 32 bytes");
   return Json{{"der", util::HexEncode(crypto::EcdsaSign(
@@ -150,7 +148,8 @@ Json AnswerSign(const Json& request, const crypto::Secp256k1Context& ctx) {
 }
 
 Json AnswerSchnorr(const Json& request, const crypto::Secp256k1Context& ctx) {
-  const crypto::PrivateKey key = Value(crypto::PrivateKey::FromBytes(HexField(request, "key")), "key");
+  const crypto::PrivateKey key =
+      Value(crypto::PrivateKey::FromBytes(HexField(request, "key")), "key");
   const std::vector<uint8_t> msg = HexField(request, "msg");
   const std::vector<uint8_t> aux = HexField(request, "aux");
   if (msg.size() != 32 || aux.size() != 32) throw std::runtime_error("msg, aux: not 32 bytes");
