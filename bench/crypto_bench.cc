@@ -26,7 +26,6 @@
 #include "crypto/hash.h"
 #include "crypto/rng.h"
 #include "crypto/secp256k1.h"
-#include "crypto/secret.h"
 #include "util/check.h"
 
 namespace kinko::crypto {
@@ -46,22 +45,27 @@ struct Fixture {
     }
   }
 
-  static PrivateKey MakeKey() {
+  static std::array<uint8_t, 32> KeyBytes() {
     std::array<uint8_t, 32> bytes;
     bytes.fill(0x42);
-    util::Result<PrivateKey> key = PrivateKey::FromBytes(bytes);
+    return bytes;
+  }
+  static PrivateKey MakeKey() {
+    util::Result<PrivateKey> key = PrivateKey::FromBytes(KeyBytes());
     CHECK(key.ok());
     return std::move(key).value();
   }
 
   const secp256k1_context* raw() const { return static_cast<const secp256k1_context*>(ctx.raw()); }
-  const unsigned char* secret() const { return key.secret().Reveal(SecretAccess::Get()).data(); }
+  // The same fixed, public test key for the direct calls (kinko code reads it from `key`).
+  const unsigned char* secret() const { return key_bytes.data(); }
 
   SystemRng rng;
   Secp256k1Context ctx;
   PrivateKey key;
   PublicKey pub;
   XOnlyPublicKey xonly = XOnlyPublicKey::FromPublicKey(pub);
+  std::array<uint8_t, 32> key_bytes = KeyBytes();
   std::array<uint8_t, 32> aux{};
   std::array<std::array<uint8_t, 32>, kDigests> digests;
   std::array<std::vector<uint8_t>, kDigests> ecdsa_sigs;

@@ -253,6 +253,14 @@ TEST(AsmTest, ParseAsmErrorsNameTokenAndOffset) {
             "script asm token '99999999999' at offset 4: number outside -0xffffffff..0xffffffff");
 }
 
+TEST(AsmTest, ParseAsmErrorsCutLongTokens) {
+  const std::string token(100, 'X');
+  util::Result<Script> script = ParseAsm("1 " + token);
+  ASSERT_FALSE(script.ok());
+  EXPECT_EQ(script.status().message(),
+            "script asm token '" + std::string(64, 'X') + "...' at offset 2: unknown opcode");
+}
+
 TEST(AsmTest, ParseAsmSeparators) {
   // Space, tab and newline separate tokens; other whitespace is part of a token, as in Core.
   EXPECT_EQ(ParsedHex(" \t\n1\t\t2\n\n3  "), "515253");

@@ -480,8 +480,14 @@ std::optional<uint8_t> LookUpOpcode(std::string_view name) {
   return std::nullopt;
 }
 
+// Tokens longer than this are cut in error messages, so that a huge input does not make a
+// huge message.
+constexpr size_t kMaxTokenInMessage = 64;
+
 util::Status TokenError(std::string_view token, size_t offset, std::string_view what) {
-  return util::InvalidArgumentError("script asm token '" + std::string(token) + "' at offset " +
+  std::string shown(token.substr(0, kMaxTokenInMessage));
+  if (token.size() > kMaxTokenInMessage) shown += "...";
+  return util::InvalidArgumentError("script asm token '" + shown + "' at offset " +
                                     std::to_string(offset) + ": " + std::string(what));
 }
 

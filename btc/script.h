@@ -197,10 +197,11 @@ util::Result<int64_t> DecodeScriptNum(std::span<const uint8_t> bytes, bool requi
                                       size_t max_size = 4);
 
 // Legacy script semantics (Bitcoin Core's FindAndDelete): returns `script` with every
-// occurrence of `pattern` removed, matching only at operation boundaries. Used by the legacy
-// signature hash (on signatures) and by OP_CODESEPARATOR handling.
-// An empty `pattern` removes nothing. A truncated push ends the search; the bytes from there on
-// are kept.
+// occurrence of `pattern` removed, matching only at operation boundaries, in one pass (copies
+// that a removal brings together are not removed again). Legacy OP_CHECKSIG and
+// OP_CHECKMULTISIG use it to take the signature pushes out of the script code.
+// An empty `pattern` removes nothing. A truncated push ends the walk: matching is still tried
+// where it starts, and the bytes from there on are kept.
 Script FindAndDelete(const Script& script, const Script& pattern);
 
 // FindAndDelete together with the number of occurrences removed (the legacy interpreter fails
@@ -232,7 +233,8 @@ std::string ToAsm(const Script& script);
 //   "NOP2", "NOP3" (use CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY) or OP_CHECKSIGADD (write 0xba):
 //   ParseAsm accepts exactly the texts Core's ParseScript accepts.
 // Fails with kInvalidArgument naming the offending token and its byte offset in `asm_text`
-// ("script asm token 'FOO' at offset 12: unknown opcode"). The empty text is the empty script.
+// ("script asm token 'FOO' at offset 12: unknown opcode"; tokens over 64 bytes are cut and end
+// in "..."). The empty text is the empty script.
 util::Result<Script> ParseAsm(std::string_view asm_text);
 
 }  // namespace kinko::btc

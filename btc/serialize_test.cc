@@ -6,8 +6,8 @@ namespace kinko::btc::internal {
 namespace {
 
 TEST(SerializeTest, CompactSizeRoundTripsAtEveryBoundary) {
-  for (uint64_t v : {0ull, 0xfcull, 0xfdull, 0xffffull, 0x10000ull, 0xffffffffull,
-                     0x100000000ull}) {
+  for (uint64_t v :
+       {0ull, 0xfcull, 0xfdull, 0xffffull, 0x10000ull, 0xffffffffull, 0x100000000ull}) {
     std::vector<uint8_t> out;
     WriteCompactSize(out, v);
     EXPECT_EQ(out.size(), CompactSizeLength(v));

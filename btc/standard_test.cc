@@ -153,6 +153,18 @@ TEST(StandardTest, MultisigAboveSixteenUsesScriptNumberPushes) {
   EXPECT_EQ(script.bytes()[script.size() - 3], 0x01);
   EXPECT_EQ(script.bytes()[script.size() - 2], 0x11);
   EXPECT_EQ(Classify(script).kind, ScriptKind::kMultisig);
+  // The same counts written with OP_PUSHDATA1 are not minimal pushes: not multisig.
+  std::vector<uint8_t> bytes = script.bytes();
+  bytes.insert(bytes.begin(), 0x4c);
+  EXPECT_EQ(Classify(Script(bytes)).kind, ScriptKind::kNonStandard);
+  bytes = script.bytes();
+  bytes.insert(bytes.end() - 3, 0x4c);
+  EXPECT_EQ(Classify(Script(bytes)).kind, ScriptKind::kNonStandard);
+  // A count of 17 written as a non-minimal script number (0x1100).
+  bytes = script.bytes();
+  bytes[0] = 0x02;
+  bytes.insert(bytes.begin() + 2, 0x00);
+  EXPECT_EQ(Classify(Script(bytes)).kind, ScriptKind::kNonStandard);
 }
 
 TEST(StandardTest, MultisigRejections) {

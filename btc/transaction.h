@@ -68,8 +68,7 @@ struct Transaction {
   // Parses hex, then as Parse.
   static util::Result<Transaction> ParseHex(std::string_view hex);
 
-  std::vector<uint8_t> Serialize(
-      WitnessSerialization witness = WitnessSerialization::kWith) const;
+  std::vector<uint8_t> Serialize(WitnessSerialization witness = WitnessSerialization::kWith) const;
 
   bool HasWitness() const;
   Txid ComputeTxid() const;

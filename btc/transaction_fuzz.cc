@@ -27,7 +27,8 @@ void CheckSighashes(const Transaction& tx) {
   // The outputs stand in for the spent outputs, cycled to one per input.
   std::vector<TxOut> spent;
   if (!tx.outputs.empty()) {
-    for (size_t i = 0; i < tx.inputs.size(); ++i) spent.push_back(tx.outputs[i % tx.outputs.size()]);
+    for (size_t i = 0; i < tx.inputs.size(); ++i)
+      spent.push_back(tx.outputs[i % tx.outputs.size()]);
   }
   kinko::util::Result<PrecomputedTransactionData> precomputed =
       PrecomputedTransactionData::Create(tx, spent);
@@ -46,8 +47,7 @@ void CheckSighashes(const Transaction& tx) {
         tx, i, taproot_type, *precomputed, kinko::btc::TaprootSighashExtras{});
     const bool valid_type = taproot_type <= 3 || (taproot_type >= 0x81 && taproot_type <= 0x83);
     const bool single = (taproot_type & 0x03) == 0x03;
-    const bool expect_ok =
-        !spent.empty() && valid_type && !(single && i >= tx.outputs.size());
+    const bool expect_ok = !spent.empty() && valid_type && !(single && i >= tx.outputs.size());
     CHECK(taproot.ok() == expect_ok);
   }
 }

@@ -38,8 +38,8 @@ class ScopedWipe final {
   T& object_;
 };
 
-// Bitcoin Core's SigHasLowR: R fits in 32 DER bytes without a 0x00 sign byte, so the DER
-// signature is at most 71 bytes.
+// Bitcoin Core's SigHasLowR: R fits in 32 DER bytes without a 0x00 sign byte. With S low as
+// well, the DER signature is at most 70 bytes (71 with the sighash byte).
 bool HasLowR(const secp256k1_context* ctx, const secp256k1_ecdsa_signature& sig) {
   unsigned char compact[64];
   secp256k1_ecdsa_signature_serialize_compact(ctx, compact, &sig);

@@ -113,7 +113,7 @@ class XOnlyPublicKey final {
                                 const XOnlyPublicKey&, std::span<const uint8_t, 32>);
   std::array<uint8_t, 32> bytes_{};
   // The point as libsecp256k1 parsed it (its opaque secp256k1_xonly_pubkey), so that verifying
-  // does not parse again: parsing an x-only key costs a square root, about 15% of a verification.
+  // does not parse again: parsing an x-only key costs a square root, about 12% of a verification.
   std::array<uint8_t, 64> parsed_{};
 };
 
@@ -144,7 +144,9 @@ bool EcdsaVerify(const Secp256k1Context& ctx, const PublicKey& key,
                  std::span<const uint8_t, 32> digest, std::span<const uint8_t> signature,
                  DerParsing parsing);
 
-// True when `signature` is DER-decodable (by `parsing`) and its S is at most n/2.
+// True when `signature` is DER-decodable (by `parsing`) and its S is at most n/2. As in Bitcoin
+// Core (CPubKey::CheckLowS), a signature whose R or S overflows (longer than 32 bytes, or >= n)
+// decodes as the all-zero signature, whose S counts as low.
 bool EcdsaIsLowS(const Secp256k1Context& ctx, std::span<const uint8_t> signature,
                  DerParsing parsing);
 

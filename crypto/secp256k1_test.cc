@@ -108,12 +108,16 @@ std::vector<uint8_t> MinimalInteger(std::span<const uint8_t> value) {
 
 std::vector<uint8_t> DerSequence(std::span<const uint8_t> r_content,
                                  std::span<const uint8_t> s_content) {
-  std::vector<uint8_t> out = {0x30, static_cast<uint8_t>(4 + r_content.size() + s_content.size()),
-                              0x02, static_cast<uint8_t>(r_content.size())};
-  out.insert(out.end(), r_content.begin(), r_content.end());
+  std::vector<uint8_t> out;
+  out.reserve(6 + r_content.size() + s_content.size());
+  out.push_back(0x30);
+  out.push_back(static_cast<uint8_t>(4 + r_content.size() + s_content.size()));
+  out.push_back(0x02);
+  out.push_back(static_cast<uint8_t>(r_content.size()));
+  for (uint8_t b : r_content) out.push_back(b);
   out.push_back(0x02);
   out.push_back(static_cast<uint8_t>(s_content.size()));
-  out.insert(out.end(), s_content.begin(), s_content.end());
+  for (uint8_t b : s_content) out.push_back(b);
   return out;
 }
 
@@ -551,6 +555,22 @@ TEST_F(Secp256k1Test, HighSIsNormalizedForVerificationButNotLowS) {
   EXPECT_FALSE(EcdsaIsLowS(ctx_, negative_s, DerParsing::kLax));
   EXPECT_FALSE(EcdsaIsLowS(ctx_, std::vector<uint8_t>{0x30, 0x00}, DerParsing::kLax));
   EXPECT_FALSE(EcdsaIsLowS(ctx_, {}, DerParsing::kStrict));
+}
+
+TEST_F(Secp256k1Test, OverflowingSignatureCountsAsLowSLikeCore) {
+  const SignedDigest sd = SignWithHighR(ctx_, rng_);
+  const std::array<uint8_t, 32> high_s = OrderMinus(sd.s);
+  // R with 33 significant bytes overflows: Core's lax parser yields the all-zero signature,
+  // and CPubKey::CheckLowS calls it low-S even though the S written is high.
+  std::vector<uint8_t> r33(33, 0x11);
+  const std::vector<uint8_t> der = DerSequence(r33, MinimalInteger(high_s));
+  EXPECT_TRUE(EcdsaIsLowS(ctx_, der, DerParsing::kLax));
+  EXPECT_FALSE(EcdsaVerify(ctx_, sd.pub, sd.digest, der, DerParsing::kLax));
+  // An S >= n does the same.
+  const std::vector<uint8_t> order = Hex(kOrderHex);
+  const std::vector<uint8_t> s_is_n = DerSequence(MinimalInteger(sd.r), MinimalInteger(order));
+  EXPECT_TRUE(EcdsaIsLowS(ctx_, s_is_n, DerParsing::kLax));
+  EXPECT_FALSE(EcdsaVerify(ctx_, sd.pub, sd.digest, s_is_n, DerParsing::kLax));
 }
 
 // ---------------------------------------------------------------------------------------------

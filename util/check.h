@@ -12,11 +12,11 @@ namespace kinko::util::internal {
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition);
 }  // namespace kinko::util::internal
 
-#define CHECK(condition)                                                     \
-  do {                                                                       \
-    if (!(condition)) [[unlikely]] {                                         \
+#define CHECK(condition)                                                    \
+  do {                                                                      \
+    if (!(condition)) [[unlikely]] {                                        \
       ::kinko::util::internal::CheckFailed(__FILE__, __LINE__, #condition); \
-    }                                                                        \
+    }                                                                       \
   } while (false)
 
 #endif  // KINKO_UTIL_CHECK_H_

@@ -25,7 +25,7 @@ class [[nodiscard]] Result final {
 
  public:
   // A successful result holding `value`.
-  Result(const T& value) : data_(value) {}  // NOLINT: implicit by design.
+  Result(const T& value) : data_(value) {}        // NOLINT: implicit by design.
   Result(T&& value) : data_(std::move(value)) {}  // NOLINT: implicit by design.
   // A failed result. Requires !status.ok().
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design.

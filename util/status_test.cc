@@ -28,10 +28,10 @@ TEST(StatusTest, WithPrefixKeepsCode) {
 }
 
 TEST(StatusTest, EveryCodeHasAName) {
-  for (StatusCode code : {StatusCode::kInvalidArgument, StatusCode::kNotFound,
-                          StatusCode::kAlreadyExists, StatusCode::kPermissionDenied,
-                          StatusCode::kFailedPrecondition, StatusCode::kUnavailable,
-                          StatusCode::kAborted, StatusCode::kDataLoss, StatusCode::kInternal}) {
+  for (StatusCode code :
+       {StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kAlreadyExists,
+        StatusCode::kPermissionDenied, StatusCode::kFailedPrecondition, StatusCode::kUnavailable,
+        StatusCode::kAborted, StatusCode::kDataLoss, StatusCode::kInternal}) {
     EXPECT_NE(StatusCodeName(code), "UNKNOWN");
     EXPECT_NE(StatusCodeName(code), "OK");
   }

@@ -39,7 +39,9 @@ void WriteLe(std::vector<uint8_t>& out, T v) {
 }
 }  // namespace
 
-util::Result<uint8_t> Reader::ReadU8(std::string_view field) { return ReadLe<uint8_t>(*this, field); }
+util::Result<uint8_t> Reader::ReadU8(std::string_view field) {
+  return ReadLe<uint8_t>(*this, field);
+}
 util::Result<uint16_t> Reader::ReadU16(std::string_view field) {
   return ReadLe<uint16_t>(*this, field);
 }

@@ -34,8 +34,7 @@ class Reader final {
   util::Result<uint64_t> ReadU64(std::string_view field);
   util::Result<int64_t> ReadI64(std::string_view field);
   // A canonical (minimally encoded) CompactSize no larger than `max`.
-  util::Result<uint64_t> ReadCompactSize(std::string_view field,
-                                         uint64_t max = kMaxCompactSize);
+  util::Result<uint64_t> ReadCompactSize(std::string_view field, uint64_t max = kMaxCompactSize);
   // `n` raw bytes; the span points into the reader's input.
   util::Result<std::span<const uint8_t>> ReadBytes(std::string_view field, size_t n);
   // A CompactSize length followed by that many bytes.
