@@ -6,7 +6,8 @@
 // like Bitcoin Core) and BIP340 signatures.
 //
 // kinko answers through the interop_oracle binary (JSON lines on stdin/stdout, one process for
-// all cases). Usage: node interop.js PATH_TO_INTEROP_ORACLE
+// all cases); with PATH_TO_KINKO, `kinko tx decode` is also checked against bitcoinjs-lib.
+// Usage: node interop.js PATH_TO_INTEROP_ORACLE [PATH_TO_KINKO]
 // The cases come from a seeded generator: the seed is printed, and KINKO_INTEROP_SEED=N replays
 // a run. Exits 1 on any disagreement, naming the case, the seed and the differing values.
 'use strict';
@@ -29,8 +30,9 @@ const bip32 = BIP32Factory(ecc);
 const ECPair = ECPairFactory(ecc);
 
 const oraclePath = process.argv[2];
+const kinkoPath = process.argv[3];
 if (!oraclePath) {
-  console.error('usage: node interop.js PATH_TO_INTEROP_ORACLE');
+  console.error('usage: node interop.js PATH_TO_INTEROP_ORACLE [PATH_TO_KINKO]');
   process.exit(2);
 }
 
@@ -415,6 +417,60 @@ function schnorrCases(count) {
   }
 }
 
+// `kinko tx decode` (the command, JSON and all) against bitcoinjs-lib's view of the same
+// transaction: ids, sizes, every input and output field, addresses and amounts.
+const btcTextToSats = (text) => {
+  const negative = text.startsWith('-');
+  const [whole, frac] = (negative ? text.slice(1) : text).split('.');
+  const sats = BigInt(whole) * 100000000n + BigInt(frac);
+  return negative ? -sats : sats;
+};
+function decodeCommandCases(count) {
+  const results = [];
+  for (let i = 0; i < count; i++) {
+    const tx = randTransaction({ anyVersion: true });
+    const txHex = tx.toHex();
+    const run = spawnSync(kinkoPath, ['tx', 'decode', txHex], { encoding: 'utf8' });
+    const check = () => {
+      if (run.status !== 0) throw new Error(`kinko tx decode exit ${run.status}: ${run.stderr}`);
+      const d = JSON.parse(run.stdout);
+      expectEqual('txid', { kinko: d.txid, bitcoinjs: tx.getId() });
+      expectEqual('hash', { kinko: d.hash, bitcoinjs: hex(tx.getHash(true).reverse()) });
+      expectEqual('version', { kinko: d.version, bitcoinjs: tx.version });
+      expectEqual('locktime', { kinko: d.locktime, bitcoinjs: tx.locktime });
+      expectEqual('size', { kinko: d.size, bitcoinjs: tx.byteLength() });
+      expectEqual('vsize', { kinko: d.vsize, bitcoinjs: tx.virtualSize() });
+      expectEqual('weight', { kinko: d.weight, bitcoinjs: tx.weight() });
+      tx.ins.forEach((input, n) => {
+        const k = d.vin[n];
+        expectEqual(`vin[${n}].txid`, { kinko: k.txid, bitcoinjs: hex(Buffer.from(input.hash).reverse()) });
+        expectEqual(`vin[${n}].vout`, { kinko: k.vout, bitcoinjs: input.index });
+        expectEqual(`vin[${n}].sequence`, { kinko: k.sequence, bitcoinjs: input.sequence });
+        expectEqual(`vin[${n}].scriptSig.hex`, { kinko: k.scriptSig.hex, bitcoinjs: hex(input.script) });
+        const witness = tx.hasWitnesses() ? input.witness.map(hex) : [];
+        expectEqual(`vin[${n}].txinwitness`, { kinko: JSON.stringify(k.txinwitness || []), bitcoinjs: JSON.stringify(witness) });
+      });
+      const values = [...run.stdout.matchAll(/"value": (-?[0-9]+\.[0-9]{8}),?\n/g)].map((m) => btcTextToSats(m[1]));
+      tx.outs.forEach((output, n) => {
+        const k = d.vout[n];
+        expectEqual(`vout[${n}].value`, { kinko: String(values[n]), bitcoinjs: String(output.value) });
+        expectEqual(`vout[${n}].n`, { kinko: k.n, bitcoinjs: n });
+        expectEqual(`vout[${n}].scriptPubKey.hex`, { kinko: k.scriptPubKey.hex, bitcoinjs: hex(output.script) });
+        let address;
+        try {
+          address = bitcoin.address.fromOutputScript(output.script, bitcoin.networks.bitcoin);
+        } catch (e) {
+          address = undefined;
+        }
+        // Core (and kinko) show no address for a bare public key; bitcoinjs-lib has none either.
+        expectEqual(`vout[${n}].scriptPubKey.address`, { kinko: String(k.scriptPubKey.address), bitcoinjs: String(address) });
+      });
+    };
+    results.push({ category: 'tx decode (cli)', check });
+  }
+  return results;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function main() {
@@ -443,6 +499,18 @@ function main() {
   }
 
   const failures = [];
+  if (kinkoPath) {
+    for (const c of decodeCommandCases(100)) {
+      counts[c.category] = counts[c.category] || { passed: 0, failed: 0 };
+      try {
+        c.check();
+        counts[c.category].passed++;
+      } catch (e) {
+        counts[c.category].failed++;
+        failures.push(`${c.category}: ${e.message}`);
+      }
+    }
+  }
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i];
     const answer = JSON.parse(lines[i]);
@@ -463,8 +531,9 @@ function main() {
   }
   for (const failure of failures.slice(0, 20)) console.error(`interop: FAIL ${failure}`);
   if (failures.length > 20) console.error(`interop: ... and ${failures.length - 20} more failures`);
-  const passed = cases.length - failures.length;
-  console.log(`interop: ${cases.length} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}`);
+  const total = Object.values(counts).reduce((sum, n) => sum + n.passed + n.failed, 0);
+  const passed = total - failures.length;
+  console.log(`interop: ${total} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${seed}`);
   console.log(`${passed} passed, ${failures.length} failed`);
   process.exit(failures.length === 0 ? 0 : 1);
 }
