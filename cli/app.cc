@@ -41,6 +41,9 @@ int MainOrThrow(int argc, char** argv) {
       "answer (an invalid transaction), 2 malformed input or usage.",
       "kinko");
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "kinko: error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
   Dispatcher dispatcher;
   RegisterTxCommands(app, dispatcher);
   RegisterAddressCommands(app, dispatcher);

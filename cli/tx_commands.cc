@@ -63,7 +63,7 @@ Json TransactionJson(const btc::Transaction& tx, btc::Network network) {
   Json out = Json::object();
   out["txid"] = btc::TxidToHex(tx.ComputeTxid());
   out["hash"] = btc::WtxidToHex(tx.ComputeWtxid());
-  out["version"] = static_cast<int32_t>(tx.version);  // Core prints it signed.
+  out["version"] = tx.version;  // Unsigned, as in Core since version 28.
   out["size"] = tx.TotalSize();
   out["vsize"] = tx.VirtualSize();
   out["weight"] = tx.Weight();
@@ -205,7 +205,7 @@ util::Result<std::vector<btc::TxOut>> ParsePrevouts(const std::string& value,
 struct SighashOptions {
   std::string hex;
   std::string prevouts;
-  uint64_t input = 0;
+  std::string input;
   std::optional<std::string> hash_type;
   std::optional<std::string> leaf_hash;
   std::optional<std::string> codesep_pos;
@@ -401,12 +401,14 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
 util::Result<CommandOutput> TxSighash(const SighashOptions& options) {
   util::Result<btc::Transaction> tx = ParseTransactionArgument(options.hex);
   if (!tx.ok()) return tx.status();
-  if (options.input >= tx->inputs.size()) {
-    return util::InvalidArgumentError("--input: " + std::to_string(options.input) +
+  util::Result<uint64_t> input = ParseUnsignedArgument("--input", options.input, 0xffffffff);
+  if (!input.ok()) return input.status();
+  if (*input >= tx->inputs.size()) {
+    return util::InvalidArgumentError("--input: " + std::to_string(*input) +
                                       " is out of range; the transaction has " +
                                       std::to_string(tx->inputs.size()) + " inputs");
   }
-  const size_t index = static_cast<size_t>(options.input);
+  const size_t index = static_cast<size_t>(*input);
   util::Result<std::vector<btc::TxOut>> spent = ParsePrevouts(options.prevouts, *tx);
   if (!spent.ok()) return spent.status();
   util::Result<SighashPlan> plan = PlanSighash(*tx, index, (*spent)[index], options);

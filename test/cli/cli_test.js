@@ -441,7 +441,8 @@ function testMalformed() {
   expectMalformed(['nonsense'], /./);
   expectMalformed(['tx'], /./);
   expectMalformed(['tx', 'decode'], /HEX/);
-  expectMalformed(['tx', 'sighash', tx, '--prevouts', '[]', '--input', '-1'], /input/);
+  expectMalformed(['tx', 'sighash', tx, '--prevouts', '[]', '--input', '-1'], /--input: '-1' is not a number/);
+  expectMalformed(['tx', 'sighash', tx, '--prevouts', '[]', '--input', '99999999999999999999'], /--input: 99999999999999999999 is larger than 4294967295/);
   for (const args of [[], ['tx'], ['tx', 'decode'], ['tx', 'sighash'], ['tx', 'verify'], ['address', 'decode'], ['address', 'encode'],
     ['key', 'derive'], ['key', 'new'], ['script', 'asm'], ['script', 'parse-asm']]) {
     const r = run([...args, '--help']);
