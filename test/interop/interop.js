@@ -15,13 +15,23 @@
 const { spawnSync } = require('child_process');
 const nodeCrypto = require('crypto');
 
-const bitcoin = require('bitcoinjs-lib');
-const ecc = require('tiny-secp256k1');
-const { BIP32Factory } = require('bip32');
-const { ECPairFactory } = require('ecpair');
-const btc = require('@scure/btc-signer');
-const scureUtils = require('@scure/btc-signer/utils');
-const { HDKey } = require('@scure/bip32');
+// The libraries are pinned by package-lock.json; without them the test fails (never skips).
+function load(name) {
+  try {
+    return require(name);
+  } catch (e) {
+    console.error(`interop: cannot load ${name} (${e.code || e.message}): run scripts/install-deps --test, ` +
+      'which runs npm ci in test/interop');
+    process.exit(1);
+  }
+}
+const bitcoin = load('bitcoinjs-lib');
+const ecc = load('tiny-secp256k1');
+const { BIP32Factory } = load('bip32');
+const { ECPairFactory } = load('ecpair');
+const btc = load('@scure/btc-signer');
+const scureUtils = load('@scure/btc-signer/utils');
+const { HDKey } = load('@scure/bip32');
 
 bitcoin.initEccLib(ecc);
 // bitcoinjs-lib warns on stderr for every future segwit version address it encodes.
