@@ -66,7 +66,7 @@ uint64_t PolyMod(uint64_t c, int value) {
   c = ((c & 0x7ffffffffULL) << 5) ^ static_cast<uint64_t>(value);
   if (c0 & 1) c ^= 0xf5dee51989ULL;
   if (c0 & 2) c ^= 0xa9fdca3312ULL;
-  if (c0 & 4) c ^= 0x1bae9aa7a5ULL;
+  if (c0 & 4) c ^= 0x1bab10e32dULL;
   if (c0 & 8) c ^= 0x3706b1677aULL;
   if (c0 & 16) c ^= 0x644d626ffdULL;
   return c;
