@@ -256,8 +256,7 @@ util::Status ParseKeyInner(ParseState& state, std::string_view text, Context con
   util::Result<ExtendedKey> xkey = ExtendedKey::Parse(state.ctx, str);
   if (!xkey.ok() || xkey.value().IsMainnet() != (state.network == Network::kMainnet)) {
     // The text may be a private key: never echo it.
-    return util::InvalidArgumentError("key " + std::to_string(state.key_count) +
-                                      " is not a valid key for network " +
+    return util::InvalidArgumentError("not a valid key for network " +
                                       std::string(NetworkName(state.network)));
   }
   // Bitcoin Core's ParseDeriveType, then ParseKeyPath (the apostrophe flag follows the order).
