@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/hash.h"
+#include "crypto/rng.h"
+#include "crypto/secp256k1.h"
 #include "util/hex.h"
 
 namespace kinko::btc {
@@ -73,6 +77,44 @@ TEST(SighashTest, LegacyMatchesBitcoinCoreVectors) {
     ASSERT_LT(input, tx.inputs.size());
     const SighashBytes sighash = LegacySighash(tx, input, script_code, hash_type);
     EXPECT_EQ(ReversedHex(sighash), test[4].get<std::string>()) << test.dump();
+    ++checked;
+  }
+  EXPECT_EQ(checked, 500u);
+}
+
+// For well-formed scripts, removing OP_CODESEPARATORs is FindAndDelete of the one-byte script
+// OP_CODESEPARATOR (btc/script.h, an independent implementation): signing a script with
+// separators must equal signing that script with them already removed. Run over every
+// sighash.json case, with separators spliced in at operation boundaries.
+TEST(SighashTest, LegacySeparatorRemovalAgreesWithFindAndDelete) {
+  const nlohmann::json vectors = ReadVectors("sighash.json");
+  const Script separator(std::vector<uint8_t>{0xab});
+  size_t checked = 0;
+  for (const nlohmann::json& test : vectors) {
+    if (test.size() == 1) continue;
+    const Transaction tx = ParseTx(test[0].get<std::string>());
+    const Script original(Hex(test[1].get<std::string>()));
+    ASSERT_TRUE(IsWellFormed(original));
+    // A separator after every operation, and one in front.
+    Script with_separators;
+    with_separators.PushOpcode(0xab);
+    size_t pos = 0;
+    while (std::optional<ScriptOp> op = GetOp(original.bytes(), &pos)) {
+      std::vector<uint8_t> bytes = with_separators.bytes();
+      bytes.insert(bytes.end(), original.bytes().begin() + static_cast<ptrdiff_t>(op->offset),
+                   original.bytes().begin() + static_cast<ptrdiff_t>(pos));
+      bytes.push_back(0xab);
+      with_separators = Script(std::move(bytes));
+    }
+    const Script removed = FindAndDelete(with_separators, separator);
+    const size_t input = test[2].get<size_t>();
+    const int32_t hash_type = test[3].get<int32_t>();
+    EXPECT_EQ(LegacySighash(tx, input, with_separators, hash_type),
+              LegacySighash(tx, input, removed, hash_type))
+        << test.dump();
+    EXPECT_EQ(LegacySighash(tx, input, original, hash_type),
+              LegacySighash(tx, input, FindAndDelete(original, separator), hash_type))
+        << test.dump();
     ++checked;
   }
   EXPECT_EQ(checked, 500u);
@@ -286,6 +328,86 @@ TEST(SighashTest, TapleafAndTapBranchMatchBip341Vectors) {
   }
   EXPECT_EQ(trees, 6u);
   EXPECT_EQ(leaves, 12u);
+}
+
+// The pushed items of a push-only script, or nullopt.
+std::optional<std::vector<std::vector<uint8_t>>> Pushes(const Script& script) {
+  std::vector<std::vector<uint8_t>> items;
+  size_t pos = 0;
+  while (pos < script.size()) {
+    std::optional<ScriptOp> op = GetOp(script.bytes(), &pos);
+    if (!op || op->opcode > 0x4e) return std::nullopt;
+    items.emplace_back(op->data.begin(), op->data.end());
+  }
+  return items;
+}
+
+bool VerifyEcdsa(const crypto::Secp256k1Context& ctx, std::span<const uint8_t> pubkey,
+                 std::span<const uint8_t> sig_without_type, const SighashBytes& sighash) {
+  util::Result<crypto::PublicKey> key = crypto::PublicKey::ParseAllowingHybrid(pubkey);
+  if (!key.ok()) return false;
+  return crypto::EcdsaVerify(ctx, *key, sighash, sig_without_type, crypto::DerParsing::kLax);
+}
+
+// The real signatures of Bitcoin Core's tx_valid.json verify against kinko's sighashes: every
+// input that spends a P2PK, P2PKH or P2WPKH output with a plain signature (and, for P2WPKH, a
+// known amount). An independent check of LegacySighash and SegwitV0Sighash on mainnet-style
+// transactions, beyond the sighash and BIP143 vectors.
+TEST(SighashTest, TxValidSignaturesVerify) {
+  crypto::SystemRng rng;
+  const crypto::Secp256k1Context ctx = crypto::Secp256k1Context::Create(rng);
+  const nlohmann::json vectors = ReadVectors("tx_valid.json");
+  size_t legacy = 0;
+  size_t segwit = 0;
+  for (const nlohmann::json& test : vectors) {
+    if (test.size() == 1) continue;
+    const Transaction tx = ParseTx(test[1].get<std::string>());
+    std::map<std::pair<std::string, uint32_t>, std::pair<Script, int64_t>> prevouts;
+    for (const nlohmann::json& p : test[0]) {
+      util::Result<Script> spk = ParseAsm(p[2].get<std::string>());
+      ASSERT_TRUE(spk.ok()) << spk.status();
+      const int64_t amount = p.size() > 3 ? p[3].get<int64_t>() : -1;
+      prevouts[{p[0].get<std::string>(), static_cast<uint32_t>(p[1].get<int64_t>())}] = {*spk,
+                                                                                         amount};
+    }
+    const PrecomputedTransactionData precomputed = Precompute(tx);
+    for (size_t i = 0; i < tx.inputs.size(); ++i) {
+      const TxIn& in = tx.inputs[i];
+      const auto& [spk, amount] = prevouts.at({TxidToHex(in.prevout.txid), in.prevout.index});
+      const std::vector<uint8_t>& b = spk.bytes();
+      const std::optional<std::vector<std::vector<uint8_t>>> pushes = Pushes(in.script_sig);
+      const bool p2pkh = b.size() == 25 && b[0] == 0x76 && b[1] == 0xa9 && b[2] == 0x14 &&
+                         b[23] == 0x88 && b[24] == 0xac;
+      const bool p2pk =
+          (b.size() == 35 || b.size() == 67) && b[0] == b.size() - 2 && b.back() == 0xac;
+      const bool p2wpkh = b.size() == 22 && b[0] == 0x00 && b[1] == 0x14;
+      if ((p2pkh || p2pk) && in.witness.empty() && pushes.has_value()) {
+        const size_t want = p2pkh ? 2 : 1;
+        if (pushes->size() != want || (*pushes)[0].empty()) continue;
+        const std::vector<uint8_t>& sig = (*pushes)[0];
+        const std::span<const uint8_t> pubkey =
+            p2pkh ? std::span<const uint8_t>((*pushes)[1])
+                  : std::span<const uint8_t>(b).subspan(1, b.size() - 2);
+        const SighashBytes sighash = LegacySighash(tx, i, spk, sig.back());
+        EXPECT_TRUE(VerifyEcdsa(ctx, pubkey, std::span(sig).first(sig.size() - 1), sighash))
+            << test[1] << " input " << i;
+        ++legacy;
+      } else if (p2wpkh && in.script_sig.empty() && in.witness.size() == 2 && amount >= 0 &&
+                 !in.witness[0].empty()) {
+        std::vector<uint8_t> code = {0x76, 0xa9, 0x14};
+        code.insert(code.end(), b.begin() + 2, b.end());
+        code.insert(code.end(), {0x88, 0xac});
+        const std::vector<uint8_t>& sig = in.witness[0];
+        const SighashBytes sighash =
+            SegwitV0Sighash(tx, i, Script(code), amount, sig.back(), precomputed);
+        EXPECT_TRUE(VerifyEcdsa(ctx, in.witness[1], std::span(sig).first(sig.size() - 1), sighash))
+            << test[1] << " input " << i;
+        ++segwit;
+      }
+    }
+  }
+  EXPECT_EQ(legacy, 26u);
+  EXPECT_EQ(segwit, 23u);
 }
 
 // A two-input, one-output transaction with known spent outputs, for the taproot checks below.

@@ -27,8 +27,9 @@ void CheckSighashes(const Transaction& tx) {
   // The outputs stand in for the spent outputs, cycled to one per input.
   std::vector<TxOut> spent;
   if (!tx.outputs.empty()) {
-    for (size_t i = 0; i < tx.inputs.size(); ++i)
+    for (size_t i = 0; i < tx.inputs.size(); ++i) {
       spent.push_back(tx.outputs[i % tx.outputs.size()]);
+    }
   }
   kinko::util::Result<PrecomputedTransactionData> precomputed =
       PrecomputedTransactionData::Create(tx, spent);

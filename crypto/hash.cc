@@ -24,6 +24,10 @@ const EVP_MD* Sha512Md() {
   static const EVP_MD* const md = Fetch("SHA512");
   return md;
 }
+const EVP_MD* Sha1Md() {
+  static const EVP_MD* const md = Fetch("SHA1");
+  return md;
+}
 const EVP_MD* Ripemd160Md() {
   static const EVP_MD* const md = Fetch("RIPEMD160");
   return md;
@@ -45,6 +49,7 @@ EVP_MD_CTX* Ctx(void* p) { return static_cast<EVP_MD_CTX*>(p); }
 Hash256Bytes Sha256(std::span<const uint8_t> data) { return Digest<32>(Sha256Md(), data); }
 Hash512Bytes Sha512(std::span<const uint8_t> data) { return Digest<64>(Sha512Md(), data); }
 Hash160Bytes Ripemd160(std::span<const uint8_t> data) { return Digest<20>(Ripemd160Md(), data); }
+Hash160Bytes Sha1(std::span<const uint8_t> data) { return Digest<20>(Sha1Md(), data); }
 Hash160Bytes Hash160(std::span<const uint8_t> data) { return Ripemd160(Sha256(data)); }
 Hash256Bytes Hash256(std::span<const uint8_t> data) { return Sha256(Sha256(data)); }
 

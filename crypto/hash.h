@@ -19,6 +19,9 @@ using Hash512Bytes = std::array<uint8_t, 64>;
 Hash256Bytes Sha256(std::span<const uint8_t> data);
 Hash512Bytes Sha512(std::span<const uint8_t> data);
 Hash160Bytes Ripemd160(std::span<const uint8_t> data);
+// SHA-1, for Bitcoin script's OP_SHA1 only (not collision resistant; never use it for new
+// commitments).
+Hash160Bytes Sha1(std::span<const uint8_t> data);
 // RIPEMD160(SHA256(data)).
 Hash160Bytes Hash160(std::span<const uint8_t> data);
 // SHA256(SHA256(data)).
