@@ -271,9 +271,14 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
 
   // The script whose kind decides: the spent script, or the redeem script of a P2SH input.
   btc::Script script = spent.script_pubkey;
+  bool missing_redeem_script = false;
   if (IsP2sh(script)) {
     std::optional<btc::Script> redeem = LastPush(in.script_sig);
-    if (redeem) script = *redeem;
+    if (redeem) {
+      script = *redeem;
+    } else {
+      missing_redeem_script = true;
+    }
   }
   std::optional<btc::WitnessProgram> program = btc::ParseWitnessProgram(script);
   // Only v1 programs of 32 bytes outside P2SH are taproot (BIP341).
@@ -311,7 +316,14 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
 
   switch (plan.version) {
     case btc::SigVersion::kBase:
-      if (!plan.script_code) plan.script_code = script;
+      if (plan.script_code) return plan;
+      if (missing_redeem_script) {
+        return util::InvalidArgumentError(
+            where +
+            ": spends P2SH but its scriptSig holds no redeem script; give --script-code "
+            "(and --sigversion witness_v0 for P2SH-wrapped segwit)");
+      }
+      plan.script_code = script;
       return plan;
     case btc::SigVersion::kWitnessV0:
       if (plan.script_code) return plan;

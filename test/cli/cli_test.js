@@ -172,6 +172,20 @@ function testTxSighash() {
     const prevouts = prevoutsArg(d.json, spent);
     for (const input of example.inputs) {
       const cases = [];
+      if (input.type === 'P2SH-P2WPKH') {
+        // The unsigned transaction has no redeem script in its scriptSig to say it is segwit.
+        const u = runJson(['tx', 'decode', example.unsigned_tx_hex]);
+        if (u) {
+          group = 'malformed';
+          expectMalformed(['tx', 'sighash', example.unsigned_tx_hex, '--prevouts', prevoutsArg(u.json, spent), '--input', String(input.index)],
+            /input 0: spends P2SH but its scriptSig holds no redeem script; give --script-code/);
+          group = 'tx sighash';
+          const code = input.scriptCode_hex.slice(compactPrefixLength(input.scriptCode_hex) * 2);
+          const r = runJson(['tx', 'sighash', example.unsigned_tx_hex, '--prevouts', prevoutsArg(u.json, spent), '--input', String(input.index),
+            '--sigversion', 'witness_v0', '--script-code', code]);
+          if (r) check(r.json.sighash === input.sighash, `${example.name} unsigned with --script-code: ${r.json.sighash}`);
+        }
+      }
       // kinko derives the script code (checked against the vector's) unless an executed
       // OP_CODESEPARATOR shortens it; then the vector's script code is given.
       if (input.sighash) {
