@@ -2,9 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 
 #include "btc/descriptor.h"
@@ -18,11 +19,28 @@ nlohmann::json ReadVectors() {
   return nlohmann::json::parse(file);
 }
 
+// True for pk(HEX), rawtr(HEX), multi(K,HEX,...) and addr(ADDRESS): the descriptors Core infers
+// from a script alone (no key origins, extended keys or WIF keys).
+bool IsPlainDescriptor(std::string_view text) {
+  const size_t open = text.find('(');
+  if (open == std::string_view::npos || !text.ends_with(")")) return false;
+  const std::string_view name = text.substr(0, open);
+  const std::string_view body = text.substr(open + 1, text.size() - open - 2);
+  auto all_of = [body](auto pred) {
+    return !body.empty() && std::all_of(body.begin(), body.end(), pred);
+  };
+  const auto hex_or_comma = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ',';
+  };
+  if (name == "pk" || name == "rawtr" || name == "multi") return all_of(hex_or_comma);
+  if (name == "addr")
+    return all_of([](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+  return false;
+}
+
 // Every BIP381-386 vector whose descriptor is what Core infers from its script alone (keys
 // given as hex, no origins): inferring the script gives back the descriptor.
 TEST(DescriptorFormatTest, InferDescriptorGivesBackPlainDescriptorsOfTheVectors) {
-  const std::regex plain(
-      R"(^(pk\((02|03)[0-9a-f]{64}\)|pk\(04[0-9a-f]{128}\)|rawtr\([0-9a-f]{64}\)|multi\(\d+(,(02|03)[0-9a-f]{64})+\)|addr\([A-Za-z0-9]+\))$)");
   int checked = 0;
   const nlohmann::json vectors = ReadVectors();
   for (const auto& [bip, spec] : vectors["bips"].items()) {
@@ -33,7 +51,7 @@ TEST(DescriptorFormatTest, InferDescriptorGivesBackPlainDescriptorsOfTheVectors)
       }
       std::string descriptor = v["descriptor"];
       descriptor = descriptor.substr(0, descriptor.find('#'));
-      if (!std::regex_match(descriptor, plain)) continue;
+      if (!IsPlainDescriptor(descriptor)) continue;
       const btc::Script script(*util::HexDecode(v["scripts"][0].get<std::string>()));
       const std::string inferred = InferDescriptor(script, btc::Network::kMainnet);
       EXPECT_EQ(inferred, descriptor + "#" + btc::DescriptorChecksum(descriptor)) << "BIP" << bip;
