@@ -552,6 +552,35 @@ TEST(DescriptorTest, MatchScriptPubKeyWithoutOriginUsesTheXpubFingerprint) {
   EXPECT_EQ(MatchScriptPubKey(Ctx(), fixed.value(), info.value().script_pubkey, {}), std::nullopt);
 }
 
+// Error messages never repeat a private key, wherever it was misplaced.
+TEST(DescriptorTest, ErrorsDoNotEchoPrivateKeys) {
+  const std::string wif = "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1";
+  const std::string hex_secret = "e8f32e723decf4051aefac8e2c93c9c5b214313817cdb01a1494b917c8436b35";
+  const std::string xprv = kXprv;
+  const std::vector<std::string> bad = {
+      "pk(" + hex_secret + ")",
+      wif,
+      wif + "(" + kKey1 + ")",
+      "pk(" + wif + "/0)",
+      "pk(" + xprv + "x)",
+      "wsh(" + wif + ")",
+      "pk(" + wif.substr(0, 51) + ")",
+      "tr(" + S(kXOnly) + "," + xprv + ")",
+      "sh(" + xprv + "/0)",
+      "pk(" + xprv + "/0)#00000000",
+  };
+  for (const std::string& text : bad) {
+    util::Result<Descriptor> desc = ParseMain(text);
+    ASSERT_FALSE(desc.ok()) << text;
+    const std::string message = desc.status().message();
+    for (const std::string& secret : {wif, hex_secret, xprv}) {
+      for (size_t i = 0; i + 12 <= secret.size(); ++i) {
+        ASSERT_EQ(message.find(secret.substr(i, 12)), std::string::npos) << message;
+      }
+    }
+  }
+}
+
 TEST(DescriptorTest, CloneKeepsPrivateKeys) {
   util::Result<Descriptor> desc = ParseMain(
       "wsh(multi(1," + S(kXprv) + "/0/*,L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1))");
