@@ -138,13 +138,13 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 
 // Decimal digits only (leading zeros allowed, as Bitcoin Core's ToIntegral), value < 2^32.
 std::optional<uint32_t> ParseUint32(std::string_view s) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
+  if (s.empty()) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > 0xffffffffULL) return std::nullopt;
   }
-  if (v > 0xffffffffULL) return std::nullopt;
   return static_cast<uint32_t>(v);
 }
 

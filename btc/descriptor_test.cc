@@ -376,6 +376,15 @@ TEST(DescriptorTest, PrintsHardenedMarkersLikeCore) {
   EXPECT_NE(a.value().ToPrivateString().find(kXprv), std::string::npos);
 }
 
+TEST(DescriptorTest, ParseAcceptsLeadingZerosLikeCore) {
+  util::Result<Descriptor> desc =
+      ParseMain("sh(multi(0001,[deadbeef/000048h]" + S(kXpub) + "/00000000007/*))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  EXPECT_NE(desc.value().ToString().find("multi(1,[deadbeef/48h]"), std::string::npos);
+  EXPECT_NE(desc.value().ToString().find("/7/*))#"), std::string::npos);
+  EXPECT_FALSE(ParseMain("pkh(" + S(kXpub) + "/04294967296)").ok());
+}
+
 TEST(DescriptorTest, InfoFlags) {
   util::Result<Descriptor> addr = ParseMain("addr(3PUNyaW7M55oKWJ3kDukwk9bsKvryra15j)");
   ASSERT_TRUE(addr.ok());
