@@ -590,6 +590,29 @@ TEST(DescriptorTest, ErrorsDoNotEchoPrivateKeys) {
   }
 }
 
+TEST(DescriptorTest, ExpandShWpkhAndRawTr) {
+  util::Result<Descriptor> sh = ParseMain("sh(wpkh([01020304/49h/0h/0h]" + S(kXpub) + "/0/*))");
+  ASSERT_TRUE(sh.ok()) << sh.status();
+  util::Result<ScriptInfo> info = sh.value().Expand(Ctx(), 2);
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_TRUE(info.value().redeem_script.has_value());
+  EXPECT_FALSE(info.value().witness_script.has_value());
+  ASSERT_EQ(info.value().bip32_derivations.size(), 1u);
+  const std::vector<uint8_t>& key = info.value().bip32_derivations[0].first;
+  EXPECT_EQ(*info.value().redeem_script, P2wpkhScript(crypto::Hash160(key)));
+  EXPECT_EQ(info.value().bip32_derivations[0].second.ToString(), "01020304/49'/0'/0'/0/2");
+
+  util::Result<Descriptor> rawtr = ParseMain("rawtr(" + S(kXOnly) + ")");
+  ASSERT_TRUE(rawtr.ok());
+  util::Result<ScriptInfo> raw_info = rawtr.value().Expand(Ctx(), 0);
+  ASSERT_TRUE(raw_info.ok());
+  // The key is the output key itself: no internal key, no tweak.
+  EXPECT_EQ(util::HexEncode(raw_info.value().script_pubkey.bytes()), "5120" + S(kXOnly));
+  EXPECT_FALSE(raw_info.value().tap_internal_key.has_value());
+  ASSERT_EQ(raw_info.value().tap_bip32_derivations.size(), 1u);
+  EXPECT_TRUE(raw_info.value().tap_bip32_derivations[0].leaf_hashes.empty());
+}
+
 TEST(DescriptorTest, CloneKeepsPrivateKeys) {
   util::Result<Descriptor> desc = ParseMain(
       "wsh(multi(1," + S(kXprv) + "/0/*,L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1))");
