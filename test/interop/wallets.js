@@ -124,6 +124,7 @@ function attempt(what, fn) {
   try {
     return fn();
   } catch (e) {
+    if (e instanceof LibraryCheckError) fail(`${what}: ${e.message}`);
     fail(`${what} threw: ${e && e.stack ? e.stack : e}`);
   }
 }
@@ -224,18 +225,26 @@ function makeWallet(kind, number) {
       w.cosigners = [0, 1, 2].map(() =>
         makeCosigner(network, `m/48'/${c}'/${randInt(0, 5)}'/${type}'`));
       w.sorted = randBool();
-      w.signers = pick([[0, 1], [0, 2], [1, 2]]);
+      w.signers = pick([[0, 1], [0, 2], [1, 2], [1, 0], [2, 0], [2, 1]]);
+      w.split = randBool();
       break;
     }
     case 'tr_key':
+      // Half the key path wallets also have a script tree (one pk() leaf of a second key that
+      // does not sign): the key path signature then commits to its merkle root.
       w.cosigners = [makeCosigner(network, `m/86'/${c}'/${randInt(0, 5)}'`)];
+      if (randBool()) {
+        w.script = 'with_leaf';
+        w.cosigners.push(makeCosigner(network, `m/86'/${c}'/${randInt(0, 5)}'`));
+      }
       w.signers = [0];
       break;
     case 'tr_multi_a':
       // Cosigners 0..2 hold the leaf keys; cosigner 3 the internal key, which nobody signs with.
       w.cosigners = [0, 1, 2, 3].map(() => makeCosigner(network, `m/87'/${c}'/${randInt(0, 5)}'`));
       w.sorted = randBool();
-      w.signers = pick([[0, 1], [0, 2], [1, 2]]);
+      w.signers = pick([[0, 1], [0, 2], [1, 2], [1, 0], [2, 0], [2, 1]]);
+      w.split = randBool();
       break;
     default:
       throw new Error(`unknown kind ${kind}`);
@@ -250,8 +259,9 @@ function makeWallet(kind, number) {
   return w;
 }
 
-function descriptorOf(w, privateSigners) {
-  const k = (i) => keyExpr(w.cosigners[i], w.branch, privateSigners && w.signers.includes(i));
+// The wallet's descriptor, with xprv keys for the cosigners in `privateKeys` (xpub elsewhere).
+function descriptorOf(w, privateKeys) {
+  const k = (i) => keyExpr(w.cosigners[i], w.branch, privateKeys.includes(i));
   switch (w.kind) {
     case 'single':
       if (w.script === 'pkh') return `pkh(${k(0)})`;
@@ -263,7 +273,7 @@ function descriptorOf(w, privateSigners) {
       return w.kind === 'wsh_multi' ? `wsh(${multi})` : `sh(wsh(${multi}))`;
     }
     case 'tr_key':
-      return `tr(${k(0)})`;
+      return w.script === 'with_leaf' ? `tr(${k(0)},pk(${k(1)}))` : `tr(${k(0)})`;
     case 'tr_multi_a':
       return `tr(${k(3)},${w.sorted ? 'sortedmulti_a' : 'multi_a'}(2,${k(0)},${k(1)},${k(2)}))`;
     default:
@@ -327,10 +337,20 @@ function libraryAddress(w, index) {
     return out;
   }
   if (w.kind === 'tr_key') {
+    out.tapInternalKey = keys[0].xonly;
+    if (w.script === 'with_leaf') {
+      const leaf = btc.p2tr_pk(keys[1].xonly);
+      const p = btc.p2tr(keys[0].xonly, { script: leaf.script }, net.scure);
+      out.script = Buffer.from(p.script);
+      out.address = p.address;
+      out.tapMerkleRoot = Buffer.from(p.tapMerkleRoot);
+      out.tapLeafScript = p.tapLeafScript;
+      out.leafHash = tapLeafHash(leaf.script);
+      return out;
+    }
     const p = btc.p2tr(keys[0].xonly, undefined, net.scure);
     out.script = Buffer.from(p.script);
     out.address = p.address;
-    out.tapInternalKey = keys[0].xonly;
     return out;
   }
   // tr_multi_a
@@ -345,9 +365,13 @@ function libraryAddress(w, index) {
   out.tapMerkleRoot = Buffer.from(p.tapMerkleRoot);
   out.tapLeafScript = p.tapLeafScript;
   out.leafScript = Buffer.from(leaf.script);
-  out.leafHash = bitcoin.crypto.taggedHash('TapLeaf',
-    Buffer.concat([Buffer.from([0xc0]), varint(leaf.script.length), Buffer.from(leaf.script)]));
+  out.leafHash = tapLeafHash(leaf.script);
   return out;
+}
+
+function tapLeafHash(script) {
+  return bitcoin.crypto.taggedHash('TapLeaf',
+    Buffer.concat([Buffer.from([0xc0]), varint(script.length), Buffer.from(script)]));
 }
 
 function varint(n) {
@@ -391,27 +415,33 @@ function fundingTx(script, amount) {
 // The library's checks of a final transaction: every signature in every input is verified with
 // tiny-secp256k1 against the sighash bitcoinjs-lib computes, and the scripts match the wallet.
 
+class LibraryCheckError extends Error {}
+function bad(message) {
+  throw new LibraryCheckError(message);
+}
+
+// Throws LibraryCheckError naming the input and the problem.
 function checkFinalTx(txHex, prevouts, w) {
   const tx = bitcoin.Transaction.fromHex(txHex);
   const scripts = prevouts.map((p) => p.script);
   const values = prevouts.map((p) => p.value);
   const decodeSig = (sig) => bitcoin.script.signature.decode(sig);
   const checkEcdsa = (i, hash, pubkey, sig, what) => {
-    if (!ecc.verify(hash, pubkey, sig)) fail(`input ${i}: ${what}: library rejects a signature`);
+    if (!ecc.verify(hash, pubkey, sig)) bad(`input ${i}: ${what}: library rejects a signature`);
   };
   const checkMultisig = (i, items, witnessScript, value) => {
     const chunks = bitcoin.script.decompile(witnessScript);
     const m = chunks[0] - 0x50;
     const pubkeys = chunks.slice(1, chunks.length - 2);
     if (items.length !== 1 + m || items[0].length !== 0) {
-      fail(`input ${i}: multisig witness has ${items.length} items before the script, want ${1 + m}`);
+      bad(`input ${i}: multisig witness has ${items.length} items before the script, want ${1 + m}`);
     }
     let k = 0;
     for (const raw of items.slice(1)) {
       const { signature, hashType } = decodeSig(raw);
       const hash = tx.hashForWitnessV0(i, witnessScript, value, hashType);
       while (k < pubkeys.length && !ecc.verify(hash, pubkeys[k], signature)) k++;
-      if (k === pubkeys.length) fail(`input ${i}: multisig signature matches no remaining key`);
+      if (k === pubkeys.length) bad(`input ${i}: multisig signature matches no remaining key`);
       k++;
     }
   };
@@ -429,20 +459,20 @@ function checkFinalTx(txHex, prevouts, w) {
       const pushes = bitcoin.script.decompile(input.script);
       program = pushes[pushes.length - 1];
       const h = bitcoin.crypto.hash160(program);
-      if (!h.equals(prev.subarray(2, 22))) fail(`input ${i}: redeem script does not hash to the P2SH`);
+      if (!h.equals(prev.subarray(2, 22))) bad(`input ${i}: redeem script does not hash to the P2SH`);
     } else if (input.script.length !== 0) {
-      fail(`input ${i}: segwit input with a scriptSig`);
+      bad(`input ${i}: segwit input with a scriptSig`);
     }
     const wit = input.witness;
     if (program.length === 22 && program[0] === 0) {
       const [rawSig, pubkey] = wit;
-      if (!bitcoin.crypto.hash160(pubkey).equals(program.subarray(2))) fail(`input ${i}: wrong key`);
+      if (!bitcoin.crypto.hash160(pubkey).equals(program.subarray(2))) bad(`input ${i}: wrong key`);
       const { signature, hashType } = decodeSig(rawSig);
       const code = bitcoin.payments.p2pkh({ hash: program.subarray(2) }).output;
       checkEcdsa(i, tx.hashForWitnessV0(i, code, values[i], hashType), pubkey, signature, 'p2wpkh');
     } else if (program.length === 34 && program[0] === 0) {
       const ws = wit[wit.length - 1];
-      if (!bitcoin.crypto.sha256(ws).equals(program.subarray(2))) fail(`input ${i}: wrong witness script`);
+      if (!bitcoin.crypto.sha256(ws).equals(program.subarray(2))) bad(`input ${i}: wrong witness script`);
       checkMultisig(i, wit.slice(0, wit.length - 1), ws, values[i]);
     } else if (program.length === 34 && program[0] === 0x51) {
       const outputKey = program.subarray(2);
@@ -451,9 +481,9 @@ function checkFinalTx(txHex, prevouts, w) {
         const hashType = sig.length === 65 ? sig[64] : 0;
         const hash = tx.hashForWitnessV1(i, scripts, values, hashType);
         if (!ecc.verifySchnorr(hash, outputKey, sig.subarray(0, 64))) {
-          fail(`input ${i}: library rejects the key path signature`);
+          bad(`input ${i}: library rejects the key path signature`);
         }
-        if (w.kind !== 'tr_key') fail(`input ${i}: key path spend of a ${w.kind} wallet`);
+        if (w.kind !== 'tr_key') bad(`input ${i}: key path spend of a ${w.kind} wallet`);
         return;
       }
       const control = wit[wit.length - 1];
@@ -472,27 +502,27 @@ function checkFinalTx(txHex, prevouts, w) {
       const tweaked = ecc.xOnlyPointAddTweak(internal, tweak);
       if (!tweaked || !Buffer.from(tweaked.xOnlyPubkey).equals(outputKey) ||
           tweaked.parity !== (control[0] & 1)) {
-        fail(`input ${i}: control block does not commit to the output key`);
+        bad(`input ${i}: control block does not commit to the output key`);
       }
       // multi_a: K1 CHECKSIG K2 CHECKSIGADD ... m NUMEQUAL; the witness holds the signatures
       // for the last key first.
       const chunks = bitcoin.script.decompile(leafScript);
       const pubkeys = chunks.filter((c) => Buffer.isBuffer(c) && c.length === 32);
       const sigs = wit.slice(0, wit.length - 2).reverse();
-      if (sigs.length !== pubkeys.length) fail(`input ${i}: ${sigs.length} multi_a witness items`);
+      if (sigs.length !== pubkeys.length) bad(`input ${i}: ${sigs.length} multi_a witness items`);
       let valid = 0;
       sigs.forEach((sig, k) => {
         if (sig.length === 0) return;
         const hashType = sig.length === 65 ? sig[64] : 0;
         const hash = tx.hashForWitnessV1(i, scripts, values, hashType, leafHash);
         if (!ecc.verifySchnorr(hash, pubkeys[k], sig.subarray(0, 64))) {
-          fail(`input ${i}: library rejects the multi_a signature of key ${k}`);
+          bad(`input ${i}: library rejects the multi_a signature of key ${k}`);
         }
         valid++;
       });
-      if (valid !== 2) fail(`input ${i}: ${valid} multi_a signatures, want 2`);
+      if (valid !== 2) bad(`input ${i}: ${valid} multi_a signatures, want 2`);
     } else {
-      fail(`input ${i}: unexpected spent script ${type.join(' ')}`);
+      bad(`input ${i}: unexpected spent script ${type.join(' ')}`);
     }
   });
 }
@@ -547,6 +577,12 @@ function scureCreate(w, spend) {
       fields.tapInternalKey = a.tapInternalKey;
       if (w.kind === 'tr_key') {
         fields.tapBip32Derivation = [[a.keys[0].xonly, { hashes: [], der: der(a.keys[0]) }]];
+        if (w.script === 'with_leaf') {
+          fields.tapMerkleRoot = a.tapMerkleRoot;
+          fields.tapLeafScript = a.tapLeafScript;
+          fields.tapBip32Derivation.push(
+            [a.keys[1].xonly, { hashes: [a.leafHash], der: der(a.keys[1]) }]);
+        }
       } else {
         fields.tapMerkleRoot = a.tapMerkleRoot;
         fields.tapLeafScript = a.tapLeafScript;
@@ -567,11 +603,11 @@ function scureCreate(w, spend) {
   return Buffer.from(tx.toPSBT(0)).toString('base64');
 }
 
-// The library signer: signs every input with the wallet's signers' keys.
-function libSign(w, spend, psbtBase64) {
+// The library signer: signs every input with the keys of the cosigners in `signers`.
+function libSign(w, spend, psbtBase64, signers) {
   if (w.lib === 'bitcoinjs') {
     const psbt = bitcoin.Psbt.fromBase64(psbtBase64, { network: w.network.bjs });
-    for (const s of w.signers) psbt.signAllInputsHD(w.cosigners[s].master);
+    for (const s of signers) psbt.signAllInputsHD(w.cosigners[s].master);
     if (!psbt.validateSignaturesOfAllInputs(ecdsaValidator)) {
       fail('bitcoinjs rejects its own signatures');
     }
@@ -579,7 +615,7 @@ function libSign(w, spend, psbtBase64) {
   }
   const tx = btc.Transaction.fromPSBT(Buffer.from(psbtBase64, 'base64'));
   spend.inputs.forEach((input, i) => {
-    for (const s of w.signers) {
+    for (const s of signers) {
       if (!tx.signIdx(input.lib.keys[s].privateKey, i)) fail(`scure signed nothing on input ${i}`);
     }
   });
@@ -617,13 +653,38 @@ function libExtract(w, psbtBase64) {
 
 const counts = {};
 let cliVerified = 0;
+let negatives = 0;
+
+// `txHex` with one byte of a signature of its last input changed.
+function tamperedTx(txHex) {
+  const tx = bitcoin.Transaction.fromHex(txHex);
+  const input = tx.ins[tx.ins.length - 1];
+  let sig;
+  if (input.witness.length > 0) {
+    sig = input.witness.find((item) => item.length >= 64 && item.length <= 73);
+  } else {
+    sig = bitcoin.script.decompile(input.script)[0];
+  }
+  if (!Buffer.isBuffer(sig)) fail('no signature found to change in the final transaction');
+  const changed = Buffer.from(sig);
+  changed[10] ^= 0x01;
+  return txHex.replace(hex(sig), hex(changed));
+}
 
 async function runWallet(w) {
   const network = w.network.kinko;
-  const publicDescriptor = descriptorOf(w, false);
-  const privateDescriptor = descriptorOf(w, true);
+  // Who signs: the side that does not create, or, for a split multisig, the creator with the
+  // first key and the other side with the second.
+  const creatorSigners = w.split ? [w.signers[0]] : [];
+  const otherSigners = w.split ? [w.signers[1]] : w.signers;
+  const kinkoSigners = w.creator === 'kinko' ? creatorSigners : otherSigners;
+  const libSigners = w.creator === 'kinko' ? otherSigners : creatorSigners;
+  const publicDescriptor = descriptorOf(w, []);
+  const privateDescriptor = descriptorOf(w, w.signers);
+  const kinkoDescriptor = descriptorOf(w, kinkoSigners);
   currentCase = `wallet ${w.number} (${w.kind}${w.script ? '/' + w.script : ''}` +
-    `${w.sorted ? '/sorted' : ''}, ${network}, ${w.lib}, creator ${w.creator}) ${publicDescriptor}`;
+    `${w.sorted ? '/sorted' : ''}, ${network}, ${w.lib}, creator ${w.creator}` +
+    `${w.split ? ', split signing' : ''}) ${publicDescriptor}`;
 
   // 1. Addresses at several indexes, from the public and the private descriptor.
   const indexes = [];
@@ -679,7 +740,13 @@ async function runWallet(w) {
       psbt: created.psbt, descriptor: publicDescriptor, network, indices: indexes,
       prev_txs: inputs.map((x) => x.prev.tx.toHex()),
     });
-    signed = attempt(`${w.lib} signing kinko's PSBT`, () => libSign(w, spend, updated.psbt));
+    let toSign = updated.psbt;
+    if (kinkoSigners.length > 0) {
+      const first = await kinko('sign', { psbt: toSign, descriptor: kinkoDescriptor, network });
+      expectEqual('signatures kinko added', first.signatures_added, inputs.length);
+      toSign = first.psbt;
+    }
+    signed = attempt(`${w.lib} signing kinko's PSBT`, () => libSign(w, spend, toSign, libSigners));
     const finalized = await kinko('finalize', { psbt: signed });
     if (!finalized.complete) fail('kinko cannot finalize the PSBT the library signed');
     final = await kinko('extract', { psbt: finalized.psbt });
@@ -689,11 +756,14 @@ async function runWallet(w) {
     const ours = attempt(`${w.lib} finalizing the same signed PSBT`, () => libFinalize(w, signed));
     expectEqual('final transaction (kinko finalizer vs library finalizer)', final.tx, ours.hex);
   } else {
-    const created = attempt(`${w.lib} creating the PSBT`,
+    let created = attempt(`${w.lib} creating the PSBT`,
       () => (w.lib === 'bitcoinjs' ? bjsCreate(w, spend) : scureCreate(w, spend)));
-    const result = await kinko('sign', { psbt: created, descriptor: privateDescriptor, network });
+    if (libSigners.length > 0) {
+      created = attempt(`${w.lib} signing first`, () => libSign(w, spend, created, libSigners));
+    }
+    const result = await kinko('sign', { psbt: created, descriptor: kinkoDescriptor, network });
     if (!result.complete) fail(`kinko signed ${result.signatures_added} signatures, PSBT not complete`);
-    const wantSigs = inputs.length * w.signers.length;
+    const wantSigs = inputs.length * kinkoSigners.length;
     expectEqual('signatures kinko added', result.signatures_added, wantSigs);
     signed = result.psbt;
     const theirs = attempt(`${w.lib} finalizing kinko's signatures`, () => libFinalize(w, signed));
@@ -728,7 +798,25 @@ async function runWallet(w) {
   }
 
   const label = `${w.kind}${w.script ? '/' + w.script : ''}`;
-  const direction = w.creator === 'kinko' ? `kinko->${w.lib}->kinko` : `${w.lib}->kinko->${w.lib}`;
+  // The checks are not vacuous: for the first wallet of each kind, one changed signature byte
+  // in the last input must be rejected by kinko and by the library checks.
+  if (counts[label] === undefined) {
+    const broken = tamperedTx(final.tx);
+    const negative = await kinko('verify', {
+      tx: broken, prevouts: prevouts.map((p) => ({ script: hex(p.script), amount: p.value })),
+    });
+    if (negative.valid) fail(`kinko accepts a transaction with a changed signature byte: ${broken}`);
+    let libraryRejects = false;
+    try {
+      checkFinalTx(broken, prevouts, w);
+    } catch (e) {
+      libraryRejects = e instanceof LibraryCheckError;
+    }
+    if (!libraryRejects) fail(`library checks accept a changed signature byte: ${broken}`);
+    negatives++;
+  }
+  let direction = w.creator === 'kinko' ? `kinko->${w.lib}->kinko` : `${w.lib}->kinko->${w.lib}`;
+  if (w.split) direction += ' (split)';
   counts[label] = counts[label] || {};
   counts[label][direction] = (counts[label][direction] || 0) + 1;
 }
@@ -750,6 +838,8 @@ async function main() {
     const parts = Object.entries(byDirection).sort().map(([d, c]) => `${d} ${c}`);
     console.log(`interop_wallets: ${label}: ${parts.join(', ')}`);
   }
+  console.log(`interop_wallets: ${negatives} transactions with a changed signature byte rejected ` +
+    'by both');
   console.log(kinkoHasVerify
     ? `interop_wallets: kinko tx verify (CLI) also accepted ${cliVerified} of the final transactions`
     : 'interop_wallets: this kinko has no `tx verify`; final transactions checked by ' +
