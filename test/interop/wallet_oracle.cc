@@ -11,6 +11,7 @@
 //             key origins of the descriptor at the index whose script the input spends) and the
 //             descriptor's taproot fields (internal key, merkle root, leaves, key origins).
 //   sign      {psbt, descriptor (with xprv), network} -> {psbt, signatures_added, complete}
+//   combine   {psbts [base64]}              -> {psbt}
 //   finalize  {psbt}                        -> {psbt, complete}
 //   extract   {psbt}                        -> {tx, txid}
 //   verify    {tx, prevouts [{script, amount}]} -> {valid, script_error, detail}
@@ -140,6 +141,14 @@ Json AnswerSign(const Json& request, const crypto::Secp256k1Context& ctx) {
               {"complete", result.complete}};
 }
 
+Json AnswerCombine(const Json& request) {
+  std::vector<btc::Psbt> psbts;
+  for (const Json& text : request.at("psbts")) {
+    psbts.push_back(Value(btc::Psbt::ParseBase64(text.get<std::string>()), "psbts"));
+  }
+  return Json{{"psbt", Value(btc::CombinePsbts(psbts), "combine").ToBase64()}};
+}
+
 Json AnswerFinalize(const Json& request) {
   btc::PsbtFinalizeResult result = Value(btc::FinalizePsbt(PsbtField(request)), "finalize");
   return Json{{"psbt", result.psbt.ToBase64()}, {"complete", result.complete}};
@@ -171,6 +180,7 @@ Json Answer(const Json& request, const crypto::Secp256k1Context& ctx) {
   if (op == "create") return AnswerCreate(request);
   if (op == "update") return AnswerUpdate(request, ctx);
   if (op == "sign") return AnswerSign(request, ctx);
+  if (op == "combine") return AnswerCombine(request);
   if (op == "finalize") return AnswerFinalize(request);
   if (op == "extract") return AnswerExtract(request);
   if (op == "verify") return AnswerVerify(request, ctx);

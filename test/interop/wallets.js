@@ -227,6 +227,7 @@ function makeWallet(kind, number) {
       w.sorted = randBool();
       w.signers = pick([[0, 1], [0, 2], [1, 2], [1, 0], [2, 0], [2, 1]]);
       w.split = randBool();
+      w.parallel = w.split && randBool();
       break;
     }
     case 'tr_key':
@@ -245,6 +246,7 @@ function makeWallet(kind, number) {
       w.sorted = randBool();
       w.signers = pick([[0, 1], [0, 2], [1, 2], [1, 0], [2, 0], [2, 1]]);
       w.split = randBool();
+      w.parallel = w.split && randBool();
       break;
     default:
       throw new Error(`unknown kind ${kind}`);
@@ -622,6 +624,17 @@ function libSign(w, spend, psbtBase64, signers) {
   return Buffer.from(tx.toPSBT(0)).toString('base64');
 }
 
+// The library combiner.
+function libCombine(w, first, second) {
+  if (w.lib === 'bitcoinjs') {
+    const psbt = bitcoin.Psbt.fromBase64(first, { network: w.network.bjs });
+    psbt.combine(bitcoin.Psbt.fromBase64(second, { network: w.network.bjs }));
+    return psbt.toBase64();
+  }
+  return Buffer.from(btc.PSBTCombine([Buffer.from(first, 'base64'), Buffer.from(second, 'base64')]))
+    .toString('base64');
+}
+
 // The library finalizer and extractor: the final transaction's hex and txid.
 function libFinalize(w, psbtBase64) {
   if (w.lib === 'bitcoinjs') {
@@ -744,9 +757,24 @@ async function runWallet(w) {
     if (kinkoSigners.length > 0) {
       const first = await kinko('sign', { psbt: toSign, descriptor: kinkoDescriptor, network });
       expectEqual('signatures kinko added', first.signatures_added, inputs.length);
-      toSign = first.psbt;
+      if (w.parallel) {
+        // Both sign the updated PSBT; each side combines the two.
+        const theirs = attempt(`${w.lib} signing kinko's PSBT`,
+          () => libSign(w, spend, updated.psbt, libSigners));
+        signed = (await kinko('combine', { psbts: [first.psbt, theirs] })).psbt;
+        const libCombined = attempt(`${w.lib} combining`, () => libCombine(w, theirs, first.psbt));
+        const a = await kinko('finalize', { psbt: libCombined });
+        if (!a.complete) fail('kinko cannot finalize the PSBT the library combined');
+        const b = await kinko('finalize', { psbt: signed });
+        expectEqual('final transaction (kinko combine vs library combine)',
+          (await kinko('extract', { psbt: a.psbt })).tx, (await kinko('extract', { psbt: b.psbt })).tx);
+      } else {
+        toSign = first.psbt;
+      }
     }
-    signed = attempt(`${w.lib} signing kinko's PSBT`, () => libSign(w, spend, toSign, libSigners));
+    if (!signed) {
+      signed = attempt(`${w.lib} signing kinko's PSBT`, () => libSign(w, spend, toSign, libSigners));
+    }
     const finalized = await kinko('finalize', { psbt: signed });
     if (!finalized.complete) fail('kinko cannot finalize the PSBT the library signed');
     final = await kinko('extract', { psbt: finalized.psbt });
@@ -758,14 +786,30 @@ async function runWallet(w) {
   } else {
     let created = attempt(`${w.lib} creating the PSBT`,
       () => (w.lib === 'bitcoinjs' ? bjsCreate(w, spend) : scureCreate(w, spend)));
+    let libSigned;
     if (libSigners.length > 0) {
-      created = attempt(`${w.lib} signing first`, () => libSign(w, spend, created, libSigners));
+      libSigned = attempt(`${w.lib} signing first`, () => libSign(w, spend, created, libSigners));
+      if (!w.parallel) created = libSigned;
     }
     const result = await kinko('sign', { psbt: created, descriptor: kinkoDescriptor, network });
-    if (!result.complete) fail(`kinko signed ${result.signatures_added} signatures, PSBT not complete`);
+    if (!w.parallel && !result.complete) {
+      fail(`kinko signed ${result.signatures_added} signatures, PSBT not complete`);
+    }
     const wantSigs = inputs.length * kinkoSigners.length;
     expectEqual('signatures kinko added', result.signatures_added, wantSigs);
     signed = result.psbt;
+    if (w.parallel) {
+      // Both signed the created PSBT; the library combines, and kinko's combination must give
+      // the same final transaction.
+      signed = attempt(`${w.lib} combining`, () => libCombine(w, libSigned, result.psbt));
+      const combined = await kinko('combine', { psbts: [result.psbt, libSigned] });
+      const b = await kinko('finalize', { psbt: combined.psbt });
+      if (!b.complete) fail('kinko cannot finalize the PSBT it combined');
+      const c = await kinko('finalize', { psbt: signed });
+      if (!c.complete) fail('kinko cannot finalize the PSBT the library combined');
+      expectEqual('final transaction (kinko combine vs library combine)',
+        (await kinko('extract', { psbt: b.psbt })).tx, (await kinko('extract', { psbt: c.psbt })).tx);
+    }
     const theirs = attempt(`${w.lib} finalizing kinko's signatures`, () => libFinalize(w, signed));
     const finalized = await kinko('finalize', { psbt: signed });
     if (!finalized.complete) fail('kinko cannot finalize the PSBT it signed');
@@ -816,7 +860,7 @@ async function runWallet(w) {
     negatives++;
   }
   let direction = w.creator === 'kinko' ? `kinko->${w.lib}->kinko` : `${w.lib}->kinko->${w.lib}`;
-  if (w.split) direction += ' (split)';
+  if (w.split) direction += w.parallel ? ' (split, parallel + combine)' : ' (split)';
   counts[label] = counts[label] || {};
   counts[label][direction] = (counts[label][direction] || 0) + 1;
 }
