@@ -624,6 +624,69 @@ function libSign(w, spend, psbtBase64, signers) {
   return Buffer.from(tx.toPSBT(0)).toString('base64');
 }
 
+// Canonical text of a PSBT field value as @scure/btc-signer decodes it (bytes as hex, maps and
+// lists sorted), to compare kinko's updater output with what the library computes.
+function canon(value) {
+  if (value instanceof Uint8Array) return hex(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return `[${value.map(canon).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${k}:${canon(value[k])}`).join(',')}}`;
+  }
+  return String(value);
+}
+const canonSet = (entries) => `[${entries.map(canon).sort().join(',')}]`;
+
+// Checks, in @scure/btc-signer's decoding, that kinko's updater gave each input (and the change
+// output) the UTXOs, scripts and key origins the library computes for the wallet.
+function checkKinkoUpdate(w, spend, psbtBase64) {
+  const tx = btc.Transaction.fromPSBT(Buffer.from(psbtBase64, 'base64'));
+  const der = (k) => ({ fingerprint: k.fingerprint.readUInt32BE(0), path: btc.bip32Path(k.path) });
+  const same = (what, got, want) => {
+    if (got !== want) fail(`kinko's updater: ${what}:\n  kinko:   ${got}\n  library: ${want}`);
+  };
+  const taproot = w.kind === 'tr_key' || w.kind === 'tr_multi_a';
+  spend.inputs.forEach((input, i) => {
+    const a = input.lib;
+    const got = tx.getInput(i);
+    same(`input ${i} non_witness_utxo`, got.nonWitnessUtxo ? hex(btc.RawTx.encode(got.nonWitnessUtxo)) : '',
+      input.prev.tx.toHex());
+    const segwit = w.script !== 'pkh';
+    same(`input ${i} witness_utxo`, canon(got.witnessUtxo),
+      segwit ? canon({ script: a.script, amount: BigInt(input.amount) }) : 'undefined');
+    same(`input ${i} redeem_script`, canon(got.redeemScript), canon(a.redeemScript));
+    same(`input ${i} witness_script`, canon(got.witnessScript), canon(a.witnessScript));
+    if (!taproot) {
+      same(`input ${i} bip32_derivation`, canonSet(got.bip32Derivation || []),
+        canonSet(a.multisigKeys.map((k) => [k.pubkey, der(k)])));
+      return;
+    }
+    same(`input ${i} tap_internal_key`, canon(got.tapInternalKey), canon(a.tapInternalKey));
+    same(`input ${i} tap_merkle_root`, canon(got.tapMerkleRoot), canon(a.tapMerkleRoot));
+    same(`input ${i} tap_leaf_script`, canonSet(got.tapLeafScript || []),
+      canonSet(a.tapLeafScript || []));
+    let want;
+    if (w.kind === 'tr_key') {
+      want = [[a.keys[0].xonly, { hashes: [], der: der(a.keys[0]) }]];
+      if (w.script === 'with_leaf') {
+        want.push([a.keys[1].xonly, { hashes: [a.leafHash], der: der(a.keys[1]) }]);
+      }
+    } else {
+      want = [[a.keys[3].xonly, { hashes: [], der: der(a.keys[3]) }],
+        ...a.multisigKeys.map((k) => [k.xonly, { hashes: [a.leafHash], der: der(k) }])];
+    }
+    same(`input ${i} tap_bip32_derivation`, canonSet(got.tapBip32Derivation || []), canonSet(want));
+  });
+  if (spend.change !== undefined && !taproot) {
+    const a = spend.change.lib;
+    const got = tx.getOutput(spend.change.position);
+    same('change output redeem_script', canon(got.redeemScript), canon(a.redeemScript));
+    same('change output witness_script', canon(got.witnessScript), canon(a.witnessScript));
+    same('change output bip32_derivation', canonSet(got.bip32Derivation || []),
+      canonSet(a.multisigKeys.map((k) => [k.pubkey, der(k)])));
+  }
+}
+
 // The library combiner.
 function libCombine(w, first, second) {
   if (w.lib === 'bitcoinjs') {
@@ -738,6 +801,13 @@ async function runWallet(w) {
     outputs.push({ script: randomOutputScript(), value });
   }
   const spend = { version: 2, locktime: pick([0, randInt(1, 800000)]), inputs, outputs };
+  // Half the spends pay change back to the wallet, at one of its indexes.
+  if (randBool()) {
+    const position = randInt(0, outputs.length - 1);
+    const index = pick(indexes);
+    outputs[position].script = lib[index].script;
+    spend.change = { position, lib: lib[index] };
+  }
   const unsigned = new bitcoin.Transaction();
   unsigned.version = spend.version;
   unsigned.locktime = spend.locktime;
@@ -753,6 +823,7 @@ async function runWallet(w) {
       psbt: created.psbt, descriptor: publicDescriptor, network, indices: indexes,
       prev_txs: inputs.map((x) => x.prev.tx.toHex()),
     });
+    attempt('checking the updated PSBT', () => checkKinkoUpdate(w, spend, updated.psbt));
     let toSign = updated.psbt;
     if (kinkoSigners.length > 0) {
       const first = await kinko('sign', { psbt: toSign, descriptor: kinkoDescriptor, network });
