@@ -555,6 +555,7 @@ function bjsCreate(w, spend) {
     }
     if (a.redeemScript) fields.redeemScript = a.redeemScript;
     if (a.witnessScript) fields.witnessScript = a.witnessScript;
+    if (spend.sighashType !== undefined) fields.sighashType = spend.sighashType;
     psbt.addInput(fields);
   });
   spend.outputs.forEach((o) => psbt.addOutput({ script: o.script, value: o.value }));
@@ -599,6 +600,7 @@ function scureCreate(w, spend) {
       if (a.redeemScript) fields.redeemScript = a.redeemScript;
       if (a.witnessScript) fields.witnessScript = a.witnessScript;
     }
+    if (spend.sighashType !== undefined) fields.sighashType = spend.sighashType;
     tx.addInput(fields);
   });
   spend.outputs.forEach((o) => tx.addOutput({ script: o.script, amount: BigInt(o.value) }));
@@ -618,7 +620,11 @@ function libSign(w, spend, psbtBase64, signers) {
   const tx = btc.Transaction.fromPSBT(Buffer.from(psbtBase64, 'base64'));
   spend.inputs.forEach((input, i) => {
     for (const s of signers) {
-      if (!tx.signIdx(input.lib.keys[s].privateKey, i)) fail(`scure signed nothing on input ${i}`);
+      const named = tx.getInput(i).sighashType;
+      const allowed = named === undefined ? undefined : [named];
+      if (!tx.signIdx(input.lib.keys[s].privateKey, i, allowed)) {
+        fail(`scure signed nothing on input ${i}`);
+      }
     }
   });
   return Buffer.from(tx.toPSBT(0)).toString('base64');
@@ -730,6 +736,8 @@ function libExtract(w, psbtBase64) {
 const counts = {};
 let cliVerified = 0;
 let negatives = 0;
+let sighashRefusals = 0;
+let explicitSighash = 0;
 
 // `txHex` with one byte of a signature of its last input changed.
 function tamperedTx(txHex) {
@@ -855,6 +863,17 @@ async function runWallet(w) {
     const ours = attempt(`${w.lib} finalizing the same signed PSBT`, () => libFinalize(w, signed));
     expectEqual('final transaction (kinko finalizer vs library finalizer)', final.tx, ours.hex);
   } else {
+    // A third of the library's PSBTs name SIGHASH_ALL explicitly (PSBT_IN_SIGHASH_TYPE): taproot
+    // signatures are then 65 bytes. Before, kinko must refuse to sign one that asks for
+    // ALL|ANYONECANPAY (it allows only ALL and taproot's DEFAULT).
+    if (libSigners.length === 0 && w.number % 3 === 0) {
+      const risky = attempt(`${w.lib} creating the PSBT`, () => (w.lib === 'bitcoinjs'
+        ? bjsCreate(w, { ...spend, sighashType: 0x81 }) : scureCreate(w, { ...spend, sighashType: 0x81 })));
+      const refused = await ask({ op: 'sign', psbt: risky, descriptor: kinkoDescriptor, network });
+      if (refused.error === undefined) fail('kinko signed a PSBT asking for SIGHASH_ALL|ANYONECANPAY');
+      sighashRefusals++;
+    }
+    if (w.number % 3 === 1) spend.sighashType = 0x01;
     let created = attempt(`${w.lib} creating the PSBT`,
       () => (w.lib === 'bitcoinjs' ? bjsCreate(w, spend) : scureCreate(w, spend)));
     let libSigned;
@@ -931,6 +950,16 @@ async function runWallet(w) {
     negatives++;
   }
   let direction = w.creator === 'kinko' ? `kinko->${w.lib}->kinko` : `${w.lib}->kinko->${w.lib}`;
+  if (spend.sighashType !== undefined) {
+    explicitSighash++;
+    if (w.kind === 'tr_key' || w.kind === 'tr_multi_a') {
+      const t = bitcoin.Transaction.fromHex(final.tx);
+      const sigs = t.ins.flatMap((x) => x.witness.filter((item) => item.length === 64 || item.length === 65));
+      if (sigs.length === 0 || sigs.some((sig) => sig.length !== 65 || sig[64] !== 0x01)) {
+        fail('taproot signatures of a PSBT asking for SIGHASH_ALL are not 65 bytes ending in 01');
+      }
+    }
+  }
   if (w.split) direction += w.parallel ? ' (split, parallel + combine)' : ' (split)';
   counts[label] = counts[label] || {};
   counts[label][direction] = (counts[label][direction] || 0) + 1;
@@ -955,6 +984,8 @@ async function main() {
   }
   console.log(`interop_wallets: ${negatives} transactions with a changed signature byte rejected ` +
     'by both');
+  console.log(`interop_wallets: ${explicitSighash} PSBTs named SIGHASH_ALL explicitly; kinko refused ` +
+    `${sighashRefusals} asking for ALL|ANYONECANPAY`);
   console.log(kinkoHasVerify
     ? `interop_wallets: kinko tx verify (CLI) also accepted ${cliVerified} of the final transactions`
     : 'interop_wallets: this kinko has no `tx verify`; final transactions checked by ' +
