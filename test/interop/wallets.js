@@ -919,15 +919,22 @@ async function runWallet(w) {
   });
   if (!verdict.valid) fail(`kinko's interpreter rejects the final transaction: ${verdict.detail}`);
   attempt('library signature checks', () => checkFinalTx(final.tx, prevouts, w));
-  if (kinkoHasVerify && w.number % 5 === 0) {
+  // `kinko tx verify`: status 0 and {"valid": true} for a valid transaction, status 1 and
+  // {"valid": false, ...} for an invalid one.
+  const cliVerify = (txHex, wantValid) => {
     const file = path.join(tmpDir, 'prevouts.json');
     fs.writeFileSync(file, JSON.stringify(inputs.map((x) => ({
       txid: x.prev.tx.getId(), vout: x.prev.vout, scriptPubKey: hex(x.lib.script), amount: x.amount,
     }))));
-    const r = spawnSync(kinkoPath, ['tx', 'verify', final.tx, '--prevouts', `@${file}`],
+    const r = spawnSync(kinkoPath, ['tx', 'verify', txHex, '--prevouts', `@${file}`],
       { encoding: 'utf8' });
-    if (r.status !== 0) fail(`kinko tx verify exit ${r.status}: ${r.stdout}${r.stderr}`);
-    if (!JSON.parse(r.stdout).valid) fail(`kinko tx verify: ${r.stdout}`);
+    if (r.status !== (wantValid ? 0 : 1) || JSON.parse(r.stdout || '{}').valid !== wantValid) {
+      fail(`kinko tx verify ${txHex}: exit ${r.status}, want ${wantValid ? 0 : 1}: ` +
+        `${r.stdout}${r.stderr}`);
+    }
+  };
+  if (kinkoHasVerify && w.number % 5 === 0) {
+    cliVerify(final.tx, true);
     cliVerified++;
   }
 
@@ -947,6 +954,7 @@ async function runWallet(w) {
       libraryRejects = e instanceof LibraryCheckError;
     }
     if (!libraryRejects) fail(`library checks accept a changed signature byte: ${broken}`);
+    if (kinkoHasVerify) cliVerify(broken, false);
     negatives++;
   }
   let direction = w.creator === 'kinko' ? `kinko->${w.lib}->kinko` : `${w.lib}->kinko->${w.lib}`;
@@ -987,7 +995,8 @@ async function main() {
   console.log(`interop_wallets: ${explicitSighash} PSBTs named SIGHASH_ALL explicitly; kinko refused ` +
     `${sighashRefusals} asking for ALL|ANYONECANPAY`);
   console.log(kinkoHasVerify
-    ? `interop_wallets: kinko tx verify (CLI) also accepted ${cliVerified} of the final transactions`
+    ? `interop_wallets: kinko tx verify (CLI) also accepted ${cliVerified} of the final ` +
+      `transactions and rejected the ${negatives} changed ones`
     : 'interop_wallets: this kinko has no `tx verify`; final transactions checked by ' +
       'VerifyTransaction in the oracle only');
   console.log(`interop_wallets: ${walletCount} wallets agree (seed ${seed}, ` +
