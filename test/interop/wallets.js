@@ -137,6 +137,19 @@ oracle.on('error', (e) => {
   console.error(`interop_wallets: cannot run ${oraclePath}: ${e.message}`);
   process.exit(1);
 });
+// The run is over only when main() says so: an oracle that dies, or a promise left unsettled,
+// must never look like a pass.
+let finished = false;
+oracle.on('close', (code, signal) => {
+  if (!finished) fail(`the oracle exited early (status ${code}, signal ${signal})`);
+});
+process.on('exit', (code) => {
+  if (!finished && code === 0) {
+    console.error(`interop_wallets: FAIL (seed ${seed}) ${currentCase}: the run stopped before the end`);
+    process.exitCode = 1;
+  }
+});
+oracle.stdin.on('error', (e) => fail(`cannot write to the oracle: ${e.message}`));
 const pending = [];
 readline.createInterface({ input: oracle.stdout }).on('line', (line) => {
   const waiter = pending.shift();
@@ -985,6 +998,7 @@ async function main() {
     const kind = KINDS[Math.floor(n / 2) % KINDS.length];
     await runWallet(makeWallet(kind, n));
   }
+  finished = true;
   oracle.stdin.end();
   for (const [label, byDirection] of Object.entries(counts).sort()) {
     const parts = Object.entries(byDirection).sort().map(([d, c]) => `${d} ${c}`);
