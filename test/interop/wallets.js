@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 // Wallet and PSBT interoperability: random wallets of every kind kinko supports (single key as
-// P2PKH, P2WPKH or P2SH-P2WPKH; 2-of-3 P2WSH; 2-of-3 P2SH-P2WSH; taproot key path; taproot with a
-// 2-of-3 multi_a leaf) are built by kinko from descriptors and by an independent library from
-// the same BIP32 keys, and must give the same scripts and addresses at several indexes. Each
-// wallet then spends fake funding transactions through a PSBT: one side creates and updates it,
-// the other signs, the first finalizes, and the other finalizes the same signed PSBT as well;
-// both final transactions must be byte for byte the same. Every final transaction must pass
-// kinko's script interpreter (VerifyTransaction with the standard flags, and `kinko tx verify`
-// when the binary has it) and the library's own signature checks: every signature in the final
-// scriptSig/witness is verified by tiny-secp256k1 against the sighash bitcoinjs-lib computes,
-// and bitcoinjs-lib's validateSignaturesOfAllInputs checks the PSBT signatures it finalizes.
+// P2PKH, P2WPKH or P2SH-P2WPKH; 2-of-3 P2WSH; 2-of-3 P2SH-P2WSH; taproot key path, half of them
+// with a script tree; taproot with a 2-of-3 multi_a or sortedmulti_a leaf) are built by kinko
+// from descriptors and by an independent library from the same BIP32 keys, and must give the
+// same scripts and addresses at several indexes. Each wallet then spends fake funding
+// transactions (given in full) through a PSBT, the direction alternating per wallet:
+// - kinko creates and updates it from the descriptor; the library's decoding of the updated
+//   PSBT must show the UTXOs, scripts and key origins (BIP32 and taproot) the library computes;
+//   the library signs; kinko finalizes and extracts;
+// - or the library creates and updates it; kinko signs with the descriptor's xprv keys; the
+//   library finalizes and extracts (bitcoinjs-lib first runs validateSignaturesOfAllInputs).
+// Multisig wallets are sometimes signed by both (one key each), in turn or in parallel, the two
+// PSBTs then combined by kinko and by the library. Both sides finalize the same signed PSBT, and
+// both final transactions (and txids) must be byte for byte the same. Every final transaction
+// must pass kinko's interpreter (VerifyTransaction, standard flags, in the oracle; and
+// `kinko tx verify` when the binary has it) and the library's signature checks: each signature
+// in the final scriptSig/witness verified by tiny-secp256k1 against the sighash bitcoinjs-lib
+// computes, with the taproot control block checked against the output key. For the first
+// wallet of each kind a changed signature byte must be rejected by both. Some library PSBTs name
+// SIGHASH_ALL explicitly (taproot signatures are then 65 bytes), and kinko must refuse to sign
+// one asking for ALL|ANYONECANPAY.
 //
-// Libraries: bitcoinjs-lib (with bip32, tiny-secp256k1) for the single-key and segwit v0
-// multisig kinds; @scure/btc-signer for both taproot kinds (bitcoinjs-lib has no multi_a
-// script-path signer or finalizer) and, on alternate wallets, for P2WSH and P2SH-P2WSH too.
+// Libraries: bitcoinjs-lib (with bip32, tiny-secp256k1) for the single-key kinds and half the
+// segwit v0 multisig wallets; @scure/btc-signer for both taproot kinds (bitcoinjs-lib has no
+// multi_a script-path signer or finalizer) and the other half of the multisig wallets.
 //
 // kinko answers through interop_wallet_oracle (JSON lines on stdin/stdout, one process).
 // Usage: node wallets.js PATH_TO_INTEROP_WALLET_ORACLE [PATH_TO_KINKO]
 // The wallets come from a seeded generator: the seed is printed, and KINKO_INTEROP_SEED=N
-// replays a run; KINKO_INTEROP_WALLETS=N changes the number of wallets (default 250, at least
-// 200 in the test). Exits 1 on the first disagreement, naming the wallet, the step, the seed
-// and the differing values.
+// replays a run; KINKO_INTEROP_WALLETS=N changes the number of wallets (default 250). Exits 1
+// on the first disagreement, naming the wallet, the step, the seed and the differing values.
 'use strict';
 
 const { spawn, spawnSync } = require('child_process');
