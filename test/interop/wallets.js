@@ -278,6 +278,13 @@ function makeWallet(kind, number) {
   if (kind === 'tr_key' || kind === 'tr_multi_a') w.lib = 'scure';
   else if (kind === 'single') w.lib = 'bitcoinjs';
   else w.lib = number % 4 < 2 ? 'bitcoinjs' : 'scure';
+  // Sometimes all three multisig keys sign (not split): both finalizers must then pick two
+  // signatures (CHECKMULTISIG and multi_a's NUMEQUAL fail with three). Only with
+  // @scure/btc-signer: bitcoinjs-lib's finalizer refuses more than m signatures.
+  if (w.lib === 'scure' && w.signers.length === 2 && !w.split && randInt(0, 2) === 0) {
+    w.signers = [0, 1, 2];
+    w.allSign = true;
+  }
   // Direction: who creates, updates and finalizes; the other signs.
   w.creator = number % 2 === 0 ? 'kinko' : w.lib;
   return w;
@@ -990,6 +997,7 @@ async function runWallet(w) {
       }
     }
   }
+  if (w.allSign) direction += ' (3 of 3 signed)';
   if (w.split) direction += w.parallel ? ' (split, parallel + combine)' : ' (split)';
   counts[label] = counts[label] || {};
   counts[label][direction] = (counts[label][direction] || 0) + 1;
