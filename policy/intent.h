@@ -47,7 +47,7 @@ using IntentId = std::array<uint8_t, 16>;
 
 struct IntentOutput {
   std::string address;
-  btc::Amount amount;
+  btc::Amount amount = btc::Amount::Zero();
 
   friend bool operator==(const IntentOutput&, const IntentOutput&) = default;
 };
