@@ -93,7 +93,13 @@ void RegisterIdentityCommands(CLI::App& app, Dispatcher& dispatcher) {
   // CLI11 runs a group's callback after its subcommand's: with --ed25519 the identity action
   // replaces the BIP32 one that `key new` selected. Nothing runs until parsing is over.
   group->callback([&dispatcher, make] {
-    if (make->ed25519) dispatcher.Select([make] { return IdentityNew(*make); });
+    if (make->ed25519) {
+      dispatcher.Select([make] { return IdentityNew(*make); });
+    } else if (!make->label.empty() || !make->out.empty() || make->passphrase_fd) {
+      dispatcher.Select([]() -> util::Result<CommandOutput> {
+        return util::InvalidArgumentError("--label, --out and --passphrase-fd need --ed25519");
+      });
+    }
   });
 
   auto show_path = std::make_shared<std::string>();

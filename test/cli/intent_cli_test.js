@@ -81,6 +81,8 @@ try {
   check(shown && shown.kdf.algorithm === 'argon2id', 'key show names the KDF');
   fs.writeFileSync(file('junk.key'), 'not a key');
   fails(['key', 'show', 'junk.key'], undefined, /junk\.key: key file/, 'key show of junk');
+  fails(['key', 'new', '--label', 'dave'], undefined, /need --ed25519/, 'identity options without --ed25519');
+  check(!fs.existsSync(file('dave.key')), 'no key file without --ed25519');
   const help = run(['key', 'new', '--help']);
   check(help.status === 0 && /--ed25519/.test(help.stdout) && /--passphrase-fd/.test(help.stdout), 'key new --help lists --ed25519');
   check(!/--passphrase[ =]/.test(help.stdout.replace(/--passphrase-fd/g, '')), 'no passphrase argument option');
