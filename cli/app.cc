@@ -50,6 +50,8 @@ int MainOrThrow(int argc, char** argv) {
   RegisterKeyCommands(app, dispatcher);
   RegisterScriptCommands(app, dispatcher);
   RegisterDescriptorCommands(app, dispatcher);
+  RegisterIdentityCommands(app, dispatcher);
+  RegisterIntentCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
