@@ -1122,8 +1122,7 @@ util::Result<Psbt> Psbt::ParseBase64(std::string_view text) {
 }
 
 std::vector<uint8_t> Psbt::Serialize() const {
-  std::vector<uint8_t> out;
-  out.insert(out.end(), std::begin(kMagic), std::end(kMagic));
+  std::vector<uint8_t> out(std::begin(kMagic), std::end(kMagic));
   if (unsigned_tx) {
     WriteKey(out, kPsbtGlobalUnsignedTx);
     internal::WriteVarBytes(out, unsigned_tx->Serialize(WitnessSerialization::kWithout));
