@@ -467,6 +467,9 @@ struct GlobalExtras {
   std::optional<uint32_t> version;
   std::optional<uint64_t> input_count;
   std::optional<uint64_t> output_count;
+  // Chain code and public key of each global xpub: Bitcoin Core treats two xpubs that share
+  // them as the same key, whatever their version, depth, parent or child number.
+  std::set<std::vector<uint8_t>> xpub_keys;
 };
 
 util::Result<uint64_t> ValueCompactSize(const Entry& e) {
@@ -501,6 +504,9 @@ util::Status ParseGlobalEntry(const Entry& e, Psbt& psbt, GlobalExtras& extras) 
       if (util::Status s = e.RequireKeyDataSize(78); !s.ok()) return s;
       if (!crypto::PublicKey::Parse(e.key_data.subspan(45, 33)).ok()) {
         return e.Error("extended public key's key is not a compressed point");
+      }
+      if (!extras.xpub_keys.emplace(e.key_data.begin() + 13, e.key_data.end()).second) {
+        return e.Error("an extended public key with the same chain code and key was given");
       }
       util::Result<KeyOrigin> origin = ParseKeyOrigin(e, e.value);
       if (!origin.ok()) return origin.status();

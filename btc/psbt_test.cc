@@ -761,6 +761,9 @@ TEST(PsbtTest, GlobalXpubsAreKeptInBitcoinCoreOrder) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(p->global_xpubs[1].second.path.steps.size() == 1);
   EXPECT_EQ(util::HexEncode(p->Serialize()), V0(a + b, "", ""));
+  // The same chain code and key under another version (tpub): Bitcoin Core's duplicate.
+  const std::string tpub = "043587cf" + xpub(Repeat("01", 32)).substr(8);
+  ExpectRejected(V0(b + Kv("01" + tpub, "d34db33f"), "", ""), "same chain code and key");
   ExpectRejected(
       V0(Kv("01" + xpub(Repeat("01", 32)).substr(0, 90) + Repeat("00", 33), "d34db33f"), "", ""),
       "not a compressed point");
