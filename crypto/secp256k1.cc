@@ -273,6 +273,11 @@ util::Result<PublicKey> PublicKeyTweakAdd(const Secp256k1Context& ctx, const Pub
 
 std::vector<uint8_t> EcdsaSign(const Secp256k1Context& ctx, const PrivateKey& key,
                                std::span<const uint8_t, 32> digest) {
+  return EcdsaSign(ctx, key, digest, LowRGrinding::kGrind);
+}
+
+std::vector<uint8_t> EcdsaSign(const Secp256k1Context& ctx, const PrivateKey& key,
+                               std::span<const uint8_t, 32> digest, LowRGrinding grinding) {
   const secp256k1_context* c = Ctx(ctx);
   const unsigned char* secret = SecretData(key);
   secp256k1_ecdsa_signature sig;
@@ -283,7 +288,7 @@ std::vector<uint8_t> EcdsaSign(const Secp256k1Context& ctx, const PrivateKey& ke
                              nullptr) == 1);
   std::array<uint8_t, 32> extra_entropy{};
   uint32_t counter = 0;
-  while (!HasLowR(c, sig)) {
+  while (grinding == LowRGrinding::kGrind && !HasLowR(c, sig)) {
     ++counter;
     for (size_t i = 0; i < 4; ++i) extra_entropy[i] = static_cast<uint8_t>(counter >> (8 * i));
     CHECK(secp256k1_ecdsa_sign(c, &sig, digest.data(), secret, secp256k1_nonce_function_rfc6979,

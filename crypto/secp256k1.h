@@ -132,6 +132,17 @@ util::Result<PublicKey> PublicKeyTweakAdd(const Secp256k1Context& ctx, const Pub
 std::vector<uint8_t> EcdsaSign(const Secp256k1Context& ctx, const PrivateKey& key,
                                std::span<const uint8_t, 32> digest);
 
+// Whether EcdsaSign grinds for a low R.
+enum class LowRGrinding {
+  kGrind,  // Bitcoin Core since 0.17: signatures of at most 71 bytes DER.
+  kNone,   // Plain RFC 6979 (Bitcoin Core before 0.17, and the BIP174 test vectors): about half
+           // of all signatures are 72 bytes. Only for reproducing such signatures.
+};
+// EcdsaSign with the grinding chosen by `grinding`; EcdsaSign(ctx, key, digest) is
+// EcdsaSign(ctx, key, digest, LowRGrinding::kGrind). Never fails for a valid key.
+std::vector<uint8_t> EcdsaSign(const Secp256k1Context& ctx, const PrivateKey& key,
+                               std::span<const uint8_t, 32> digest, LowRGrinding grinding);
+
 enum class DerParsing {
   kStrict,  // libsecp256k1's DER parser (BIP66-strict encodings).
   kLax,     // Bitcoin Core's lax parser for pre-BIP66 signatures (contrib/lax_der_parsing).
