@@ -267,8 +267,9 @@ bool IsDefinedHashtype(std::span<const uint8_t> sig) {
   return type >= 1 && type <= 3;
 }
 
-// The legacy (no-witness) serialization, as PSBT_GLOBAL_UNSIGNED_TX holds it. Transaction::Parse
-// would read a transaction without inputs as a BIP144 marker, so this reads it directly.
+// The legacy (no-witness) serialization, as PSBT_GLOBAL_UNSIGNED_TX holds it (Bitcoin Core reads
+// it with TX_NO_WITNESS). Transaction::Parse would take the zero input count of a transaction
+// without inputs but with outputs for the BIP144 marker, so this reads the legacy form directly.
 util::Result<Transaction> ParseTxNoWitness(std::span<const uint8_t> bytes) {
   Reader r(bytes);
   Transaction tx;

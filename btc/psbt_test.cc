@@ -460,6 +460,23 @@ TEST(PsbtTest, ParseRejectsWrongValueSizes) {
                  "key origin is 3");
 }
 
+// In the legacy form a zero input count followed by an output count is not a BIP144 marker.
+TEST(PsbtTest, UnsignedTxWithoutInputsButWithOutputs) {
+  const std::string tx =
+      "02000000"
+      "00"
+      "01"
+      "e803000000000000"
+      "0151"
+      "00000000";
+  const std::string hex = "70736274ff" + Kv("00", tx) + "00" + "00";
+  ExpectRoundTrip(hex);
+  util::Result<Psbt> p = ParseHex(hex);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->unsigned_tx->inputs.empty());
+  EXPECT_EQ(p->outputs.size(), 1u);
+}
+
 TEST(PsbtTest, ParseRejectsUnsignedTxWithScriptSig) {
   const std::string tx =
       "02000000"
