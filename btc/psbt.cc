@@ -267,8 +267,9 @@ bool IsDefinedHashtype(std::span<const uint8_t> sig) {
   return type >= 1 && type <= 3;
 }
 
-// The legacy (no-witness) serialization, as PSBT_GLOBAL_UNSIGNED_TX holds it. Transaction::Parse
-// would read a transaction without inputs as a BIP144 marker, so this reads it directly.
+// The legacy (no-witness) serialization, as PSBT_GLOBAL_UNSIGNED_TX holds it (Bitcoin Core reads
+// it with TX_NO_WITNESS). Transaction::Parse would take the zero input count of a transaction
+// without inputs but with outputs for the BIP144 marker, so this reads the legacy form directly.
 util::Result<Transaction> ParseTxNoWitness(std::span<const uint8_t> bytes) {
   Reader r(bytes);
   Transaction tx;
@@ -467,6 +468,9 @@ struct GlobalExtras {
   std::optional<uint32_t> version;
   std::optional<uint64_t> input_count;
   std::optional<uint64_t> output_count;
+  // Chain code and public key of each global xpub: Bitcoin Core treats two xpubs that share
+  // them as the same key, whatever their version, depth, parent or child number.
+  std::set<std::vector<uint8_t>> xpub_keys;
 };
 
 util::Result<uint64_t> ValueCompactSize(const Entry& e) {
@@ -501,6 +505,9 @@ util::Status ParseGlobalEntry(const Entry& e, Psbt& psbt, GlobalExtras& extras) 
       if (util::Status s = e.RequireKeyDataSize(78); !s.ok()) return s;
       if (!crypto::PublicKey::Parse(e.key_data.subspan(45, 33)).ok()) {
         return e.Error("extended public key's key is not a compressed point");
+      }
+      if (!extras.xpub_keys.emplace(e.key_data.begin() + 13, e.key_data.end()).second) {
+        return e.Error("an extended public key with the same chain code and key was given");
       }
       util::Result<KeyOrigin> origin = ParseKeyOrigin(e, e.value);
       if (!origin.ok()) return origin.status();
@@ -1122,8 +1129,7 @@ util::Result<Psbt> Psbt::ParseBase64(std::string_view text) {
 }
 
 std::vector<uint8_t> Psbt::Serialize() const {
-  std::vector<uint8_t> out;
-  out.insert(out.end(), std::begin(kMagic), std::end(kMagic));
+  std::vector<uint8_t> out(std::begin(kMagic), std::end(kMagic));
   if (unsigned_tx) {
     WriteKey(out, kPsbtGlobalUnsignedTx);
     internal::WriteVarBytes(out, unsigned_tx->Serialize(WitnessSerialization::kWithout));

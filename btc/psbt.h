@@ -98,6 +98,7 @@ using TapLeafHash = std::array<uint8_t, 32>;
 using TapBip32Derivation = std::pair<std::vector<TapLeafHash>, KeyOrigin>;
 
 struct PsbtInput {
+  // Kept as given, witnesses included (Serialize writes it back in the same form).
   std::optional<Transaction> non_witness_utxo;
   std::optional<TxOut> witness_utxo;
   // Public key (33 or 65 bytes) -> DER signature with its sighash byte.
@@ -185,7 +186,8 @@ struct Psbt {
   // Parses the binary format. Fails with kInvalidArgument, naming the map ("global",
   // "input N", "output N"), the key type and the byte offset, when: the magic is not
   // "psbt\xff"; the data ends inside a map or has bytes after the last output map; a key type is
-  // a non-canonical CompactSize; a key appears twice in a map; a standard key has the wrong
+  // a non-canonical CompactSize; a key appears twice in a map (or two global xpubs share
+  // chain code and key, as Bitcoin Core counts duplicates); a standard key has the wrong
   // length for its type or its value the wrong size or content (see doc/psbt.md); the version
   // is other than 0 or 2; a field the version requires is missing or one it forbids is present;
   // the unsigned transaction has a scriptSig or witness; the number of input or output maps

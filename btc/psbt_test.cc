@@ -460,6 +460,23 @@ TEST(PsbtTest, ParseRejectsWrongValueSizes) {
                  "key origin is 3");
 }
 
+// In the legacy form a zero input count followed by an output count is not a BIP144 marker.
+TEST(PsbtTest, UnsignedTxWithoutInputsButWithOutputs) {
+  const std::string tx =
+      "02000000"
+      "00"
+      "01"
+      "e803000000000000"
+      "0151"
+      "00000000";
+  const std::string hex = "70736274ff" + Kv("00", tx) + "00" + "00";
+  ExpectRoundTrip(hex);
+  util::Result<Psbt> p = ParseHex(hex);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->unsigned_tx->inputs.empty());
+  EXPECT_EQ(p->outputs.size(), 1u);
+}
+
 TEST(PsbtTest, ParseRejectsUnsignedTxWithScriptSig) {
   const std::string tx =
       "02000000"
@@ -761,6 +778,9 @@ TEST(PsbtTest, GlobalXpubsAreKeptInBitcoinCoreOrder) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE(p->global_xpubs[1].second.path.steps.size() == 1);
   EXPECT_EQ(util::HexEncode(p->Serialize()), V0(a + b, "", ""));
+  // The same chain code and key under another version (tpub): Bitcoin Core's duplicate.
+  const std::string tpub = "043587cf" + xpub(Repeat("01", 32)).substr(8);
+  ExpectRejected(V0(b + Kv("01" + tpub, "d34db33f"), "", ""), "same chain code and key");
   ExpectRejected(
       V0(Kv("01" + xpub(Repeat("01", 32)).substr(0, 90) + Repeat("00", 33), "d34db33f"), "", ""),
       "not a compressed point");
