@@ -6,19 +6,12 @@
 
 #include "btc/base58.h"
 #include "btc/bech32.h"
+#include "btc/standard.h"
 #include "crypto/key_export.h"
 #include "crypto/secret.h"
 
 namespace kinko::btc {
 namespace {
-
-constexpr uint8_t kOpDup = 0x76;
-constexpr uint8_t kOpHash160 = 0xa9;
-constexpr uint8_t kOpEqual = 0x87;
-constexpr uint8_t kOpEqualVerify = 0x88;
-constexpr uint8_t kOpCheckSig = 0xac;
-constexpr uint8_t kOp1 = 0x51;
-constexpr uint8_t kOp16 = 0x60;
 
 // Base58 version bytes (Bitcoin Core's chainparams).
 struct Prefixes {
@@ -40,51 +33,6 @@ Prefixes PrefixesOf(Network network) {
   }
   CHECK(false);
   return {};
-}
-
-// A BIP141 witness program: version opcode, then one direct push of 2..40 bytes.
-struct WitnessProgram {
-  int version;
-  std::span<const uint8_t> program;
-};
-
-std::optional<WitnessProgram> ParseWitnessProgram(std::span<const uint8_t> s) {
-  if (s.size() < 4 || s.size() > 42) return std::nullopt;
-  if (s[0] != 0 && (s[0] < kOp1 || s[0] > kOp16)) return std::nullopt;
-  if (static_cast<size_t>(s[1]) + 2 != s.size()) return std::nullopt;
-  const int version = s[0] == 0 ? 0 : s[0] - kOp1 + 1;
-  return WitnessProgram{version, s.subspan(2)};
-}
-
-bool IsP2pkh(std::span<const uint8_t> s) {
-  return s.size() == 25 && s[0] == kOpDup && s[1] == kOpHash160 && s[2] == 20 &&
-         s[23] == kOpEqualVerify && s[24] == kOpCheckSig;
-}
-
-bool IsP2sh(std::span<const uint8_t> s) {
-  return s.size() == 23 && s[0] == kOpHash160 && s[1] == 20 && s[22] == kOpEqual;
-}
-
-Script P2pkhScript(std::span<const uint8_t> hash) {
-  std::vector<uint8_t> s = {kOpDup, kOpHash160, 20};
-  s.insert(s.end(), hash.begin(), hash.end());
-  s.push_back(kOpEqualVerify);
-  s.push_back(kOpCheckSig);
-  return Script(std::move(s));
-}
-
-Script P2shScript(std::span<const uint8_t> hash) {
-  std::vector<uint8_t> s = {kOpHash160, 20};
-  s.insert(s.end(), hash.begin(), hash.end());
-  s.push_back(kOpEqual);
-  return Script(std::move(s));
-}
-
-Script WitnessScript(int version, std::span<const uint8_t> program) {
-  std::vector<uint8_t> s = {version == 0 ? uint8_t{0} : static_cast<uint8_t>(kOp1 + version - 1),
-                            static_cast<uint8_t>(program.size())};
-  s.insert(s.end(), program.begin(), program.end());
-  return Script(std::move(s));
 }
 
 std::string HexByte(uint8_t b) {
@@ -127,7 +75,7 @@ util::Result<DecodedAddress> DecodeBase58Address(std::string_view address, Netwo
     return util::InvalidArgumentError("address: base58 payload of " + std::to_string(bytes.size()) +
                                       " bytes, expected 21");
   }
-  std::span<const uint8_t> hash = std::span<const uint8_t>(bytes).subspan(1);
+  const std::span<const uint8_t, 20> hash = std::span<const uint8_t>(bytes).subspan<1, 20>();
   DecodedAddress out;
   if (version == prefixes.p2pkh) {
     out.script_pubkey = P2pkhScript(hash);
@@ -178,7 +126,7 @@ util::Result<DecodedAddress> DecodeSegwitAddress(std::string_view address, Netwo
                                       " bytes, expected 2 to 40");
   }
   DecodedAddress out;
-  out.script_pubkey = WitnessScript(version, *program);
+  out.script_pubkey = WitnessProgramScript(version, *program);
   out.type = *AddressTypeOf(out.script_pubkey);
   out.witness_version = version;
   out.program = std::move(*program);
@@ -232,18 +180,29 @@ std::string_view AddressTypeName(AddressType type) {
 }
 
 std::optional<AddressType> AddressTypeOf(const Script& script_pubkey) {
-  const std::span<const uint8_t> s = script_pubkey.bytes();
-  if (IsP2pkh(s)) return AddressType::kP2pkh;
-  if (IsP2sh(s)) return AddressType::kP2sh;
-  const std::optional<WitnessProgram> wp = ParseWitnessProgram(s);
-  if (!wp) return std::nullopt;
-  if (wp->version == 0) {
-    if (wp->program.size() == 20) return AddressType::kP2wpkh;
-    if (wp->program.size() == 32) return AddressType::kP2wsh;
-    return std::nullopt;
+  switch (Classify(script_pubkey).kind) {
+    case ScriptKind::kP2pkh:
+      return AddressType::kP2pkh;
+    case ScriptKind::kP2sh:
+      return AddressType::kP2sh;
+    case ScriptKind::kP2wpkh:
+      return AddressType::kP2wpkh;
+    case ScriptKind::kP2wsh:
+      return AddressType::kP2wsh;
+    case ScriptKind::kP2tr:
+      return AddressType::kP2tr;
+    // Core encodes pay-to-anchor (OP_1 <0x4e73>) like any other v1+ program.
+    case ScriptKind::kAnchor:
+    case ScriptKind::kWitnessUnknown:
+      return AddressType::kWitnessUnknown;
+    case ScriptKind::kNonStandard:
+    case ScriptKind::kP2pk:
+    case ScriptKind::kMultisig:
+    case ScriptKind::kNullData:
+      return std::nullopt;
   }
-  if (wp->version == 1 && wp->program.size() == 32) return AddressType::kP2tr;
-  return AddressType::kWitnessUnknown;
+  CHECK(false);
+  return std::nullopt;
 }
 
 util::Result<DecodedAddress> DecodeAddress(std::string_view address, Network network) {
@@ -262,23 +221,30 @@ util::Result<DecodedAddress> DecodeAddress(std::string_view address, Network net
 
 util::Result<std::string> EncodeAddress(const Script& script_pubkey, Network network) {
   const Prefixes prefixes = PrefixesOf(network);
-  const std::span<const uint8_t> s = script_pubkey.bytes();
-  if (IsP2pkh(s)) {
-    std::vector<uint8_t> payload = {prefixes.p2pkh};
-    payload.insert(payload.end(), s.begin() + 3, s.begin() + 23);
-    return Base58CheckEncode(payload);
+  const std::optional<AddressType> type = AddressTypeOf(script_pubkey);
+  if (!type)
+    return util::InvalidArgumentError("script has no address (not a standard output type)");
+  switch (*type) {
+    case AddressType::kP2pkh:
+    case AddressType::kP2sh: {
+      const StandardScript standard = Classify(script_pubkey);
+      std::vector<uint8_t> payload = {*type == AddressType::kP2pkh ? prefixes.p2pkh
+                                                                   : prefixes.p2sh};
+      // Invariant: Classify gives P2PKH and P2SH one solution, the 20-byte hash.
+      CHECK(standard.solutions.size() == 1 && standard.solutions[0].size() == 20);
+      const std::vector<uint8_t>& hash = standard.solutions[0];
+      payload.insert(payload.end(), hash.begin(), hash.end());
+      return Base58CheckEncode(payload);
+    }
+    case AddressType::kP2wpkh:
+    case AddressType::kP2wsh:
+    case AddressType::kP2tr:
+    case AddressType::kWitnessUnknown:
+      break;
   }
-  if (IsP2sh(s)) {
-    std::vector<uint8_t> payload = {prefixes.p2sh};
-    payload.insert(payload.end(), s.begin() + 2, s.begin() + 22);
-    return Base58CheckEncode(payload);
-  }
-  const std::optional<WitnessProgram> wp = ParseWitnessProgram(s);
-  if (!wp) return util::InvalidArgumentError("script has no address (not a standard output type)");
-  if (wp->version == 0 && wp->program.size() != 20 && wp->program.size() != 32) {
-    return util::InvalidArgumentError("script has no address (witness v0 program of " +
-                                      std::to_string(wp->program.size()) + " bytes)");
-  }
+  // Invariant: AddressTypeOf gives a segwit type only for witness programs.
+  const std::optional<WitnessProgram> wp = ParseWitnessProgram(script_pubkey);
+  CHECK(wp.has_value());
   std::vector<uint8_t> values = {static_cast<uint8_t>(wp->version)};
   const std::vector<uint8_t> converted = ConvertBits8To5(wp->program);
   values.insert(values.end(), converted.begin(), converted.end());

@@ -255,6 +255,18 @@ TEST(AddressTest, EncodeChoosesTheChecksumByVersion) {
   EXPECT_EQ(AddressTypeOf(v16), AddressType::kWitnessUnknown);
 }
 
+TEST(AddressTest, PayToAnchorIsAWitnessUnknownAddress) {
+  // OP_1 <0x4e73>: Bitcoin Core's pay-to-anchor output, encoded like any v1 program.
+  const Script anchor = ScriptFromHex("51024e73");
+  EXPECT_EQ(AddressTypeOf(anchor), AddressType::kWitnessUnknown);
+  util::Result<std::string> a = EncodeAddress(anchor, Network::kRegtest);
+  ASSERT_TRUE(a.ok()) << a.status();
+  util::Result<DecodedAddress> back = DecodeAddress(*a, Network::kRegtest);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->script_pubkey, anchor);
+  EXPECT_EQ(back->witness_version, 1);
+}
+
 TEST(AddressTest, NetworkNamesRoundTrip) {
   for (Network network : kAllNetworks) {
     util::Result<Network> back = ParseNetwork(NetworkName(network));

@@ -101,18 +101,27 @@ constexpr std::array<uint8_t, 32> kOrder = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
     0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
 
-// Core's CPubKey::CheckLowS on a strictly DER-encoded `sig` (with sighash byte): the lax parser
-// turns an S that overflows the group order into zero, which counts as low; otherwise S must be
-// at most n/2. Requires IsValidSignatureEncoding(sig).
+// A DER integer as Bitcoin Core's lax parser reads it: leading zeros dropped, then it must fit
+// in 32 bytes and be below the group order. nullopt when it overflows.
+std::optional<std::array<uint8_t, 32>> LaxScalar(std::span<const uint8_t> bytes) {
+  while (!bytes.empty() && bytes.front() == 0) bytes = bytes.subspan(1);
+  if (bytes.size() > 32) return std::nullopt;
+  std::array<uint8_t, 32> padded{};
+  std::copy(bytes.begin(), bytes.end(), padded.begin() + static_cast<ptrdiff_t>(32 - bytes.size()));
+  if (padded >= kOrder) return std::nullopt;
+  return padded;
+}
+
+// Core's CPubKey::CheckLowS on a strictly DER-encoded `sig` (with sighash byte): S at most n/2.
+// The lax parser turns a signature whose R or S overflows into the all-zero signature, whose S
+// counts as low (it then fails verification instead). Requires IsValidSignatureEncoding(sig).
 bool HasLowS(std::span<const uint8_t> sig) {
   const size_t len_r = sig[3];
-  std::span<const uint8_t> s = sig.subspan(6 + len_r, sig[5 + len_r]);
-  while (!s.empty() && s.front() == 0) s = s.subspan(1);
-  if (s.size() > 32) return true;  // Overflow: parsed as zero.
-  std::array<uint8_t, 32> padded{};
-  std::copy(s.begin(), s.end(), padded.begin() + static_cast<ptrdiff_t>(32 - s.size()));
-  if (padded >= kOrder) return true;  // Overflow: parsed as zero.
-  return padded <= kHalfOrder;
+  const std::optional<std::array<uint8_t, 32>> r = LaxScalar(sig.subspan(4, len_r));
+  const std::optional<std::array<uint8_t, 32>> s =
+      LaxScalar(sig.subspan(6 + len_r, sig[5 + len_r]));
+  if (!r || !s) return true;
+  return *s <= kHalfOrder;
 }
 
 bool IsDefinedHashtypeSignature(std::span<const uint8_t> sig) {

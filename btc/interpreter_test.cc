@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -421,6 +422,65 @@ TEST_F(InterpreterTest, FlagLowS) {
   high.push_back(kSighashAll);
   ExpectFlagMatters(Script().PushData(high), {}, VerifyFlags(), VerifyFlag::kLowS,
                     ScriptError::kSigHighS);
+}
+
+TEST_F(InterpreterTest, LowSTreatsOverflowingSignaturesAsCoreDoes) {
+  // Core's lax DER parser maps a signature whose R or S is >= n to all zeros, whose S is low:
+  // LOW_S lets it through and the signature check fails instead.
+  const std::string order = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+  const std::string order_minus_one =
+      "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140";
+  Prepare(Script().PushData(pubkeys_[0].Serialize()).PushOpcode(kOpCheckSig).PushOpcode(kOpNot));
+  const VerifyFlags low_s = Flags({VerifyFlag::kLowS});
+  // R = n (overflows), S = n - 1 (high).
+  const Bytes r_overflow = Hex("3046022100" + order + "022100" + order_minus_one + "01");
+  EXPECT_EQ(Verify(Script().PushData(r_overflow), {}, low_s), ScriptError::kOk);
+  // R = 1, S = n - 1: high.
+  const Bytes high = Hex("3026020101022100" + order_minus_one + "01");
+  EXPECT_EQ(Verify(Script().PushData(high), {}, low_s), ScriptError::kSigHighS);
+  // R = 1, S = n: overflows, so low.
+  const Bytes s_overflow = Hex("3026020101022100" + order + "01");
+  EXPECT_EQ(Verify(Script().PushData(s_overflow), {}, low_s), ScriptError::kOk);
+  // The same verdicts as libsecp256k1 with the lax parser (DER without the sighash byte).
+  auto der = [](const Bytes& sig) { return std::span<const uint8_t>(sig).first(sig.size() - 1); };
+  EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(r_overflow), crypto::DerParsing::kLax));
+  EXPECT_FALSE(crypto::EcdsaIsLowS(ctx_, der(high), crypto::DerParsing::kLax));
+  EXPECT_TRUE(crypto::EcdsaIsLowS(ctx_, der(s_overflow), crypto::DerParsing::kLax));
+}
+
+TEST_F(InterpreterTest, LowSAgreesWithLibsecp256k1OnRandomEncodings) {
+  // Strict-DER signatures with random R and S of 1..33 bytes, biased towards values near the
+  // group order: the interpreter's LOW_S verdict must match libsecp256k1's lax parse.
+  Prepare(Script().PushData(pubkeys_[0].Serialize()).PushOpcode(kOpCheckSig).PushOpcode(kOpNot));
+  std::mt19937 random(7);
+  auto integer = [&random]() {
+    const size_t len = 1 + random() % 33;
+    Bytes v(len);
+    for (uint8_t& b : v) b = static_cast<uint8_t>(random() % 4 == 0 ? 0xff : random());
+    if (len == 33) v[0] = 0x00;
+    if (len == 33 && random() % 2) v[1] = 0xff;
+    if (v[0] & 0x80) v[0] &= 0x7f;                              // Positive.
+    if (v.size() > 1 && v[0] == 0 && !(v[1] & 0x80)) v[0] = 1;  // Minimal.
+    return v;
+  };
+  int high_count = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const Bytes r = integer();
+    const Bytes s = integer();
+    Bytes der{0x30, static_cast<uint8_t>(4 + r.size() + s.size()), 0x02,
+              static_cast<uint8_t>(r.size())};
+    der.insert(der.end(), r.begin(), r.end());
+    der.push_back(0x02);
+    der.push_back(static_cast<uint8_t>(s.size()));
+    der.insert(der.end(), s.begin(), s.end());
+    const bool low = crypto::EcdsaIsLowS(ctx_, der, crypto::DerParsing::kLax);
+    Bytes sig = der;
+    sig.push_back(kSighashAll);
+    const ScriptError e = Verify(Script().PushData(sig), {}, Flags({VerifyFlag::kLowS}));
+    EXPECT_EQ(e, low ? ScriptError::kOk : ScriptError::kSigHighS) << util::HexEncode(der);
+    if (!low) ++high_count;
+  }
+  EXPECT_GT(high_count, 20);  // Both verdicts were exercised.
 }
 
 TEST_F(InterpreterTest, FlagNullDummy) {

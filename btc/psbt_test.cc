@@ -175,6 +175,109 @@ TEST(PsbtTest, Bip174WorkflowPsbtsRoundTrip) {
   for (const std::string& hex : hexes) ExpectRoundTrip(hex);
 }
 
+TEST(PsbtTest, Bip370InvalidVectorsAreRejected) {
+  nlohmann::json v = ReadVectors("bip370_psbt_v2_test_vectors.json");
+  size_t rejected = 0;
+  for (const auto& c : v["invalid"]) {
+    util::Result<Psbt> p = Psbt::Parse(Hex(c["hex"].get<std::string>()));
+    EXPECT_FALSE(p.ok()) << c["description"];
+    EXPECT_FALSE(Psbt::ParseBase64(c["base64"].get<std::string>()).ok()) << c["description"];
+    if (!p.ok()) ++rejected;
+  }
+  EXPECT_EQ(rejected, 24u);
+}
+
+TEST(PsbtTest, Bip370ValidVectorsRoundTripByteIdentically) {
+  nlohmann::json v = ReadVectors("bip370_psbt_v2_test_vectors.json");
+  size_t passed = 0;
+  for (const char* group : {"valid", "locktime"}) {
+    for (const auto& c : v[group]) {
+      const std::vector<uint8_t> bytes = Hex(c["hex"].get<std::string>());
+      util::Result<Psbt> p = Psbt::Parse(bytes);
+      ASSERT_TRUE(p.ok()) << c["description"] << ": " << p.status();
+      EXPECT_EQ(p->version, 2u);
+      EXPECT_EQ(p->Serialize(), bytes) << c["description"];
+      EXPECT_EQ(p->ToBase64(), c["base64"].get<std::string>()) << c["description"];
+      if (p->Serialize() == bytes) ++passed;
+    }
+  }
+  EXPECT_EQ(passed, 24u);
+}
+
+TEST(PsbtTest, Bip370LockTimeVectors) {
+  nlohmann::json v = ReadVectors("bip370_psbt_v2_test_vectors.json");
+  size_t checked = 0;
+  for (const auto& c : v["locktime"]) {
+    util::Result<Psbt> p = ParseHex(c["hex"]);
+    ASSERT_TRUE(p.ok()) << c["description"] << ": " << p.status();
+    util::Result<Transaction> tx = p->GetUnsignedTx();
+    if (c["expected_locktime"].is_null()) {
+      EXPECT_FALSE(tx.ok()) << c["description"];
+      if (!tx.ok()) ++checked;
+    } else {
+      ASSERT_TRUE(tx.ok()) << c["description"] << ": " << tx.status();
+      EXPECT_EQ(tx->lock_time, c["expected_locktime"].get<uint32_t>()) << c["description"];
+      if (tx->lock_time == c["expected_locktime"].get<uint32_t>()) ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 10u);
+}
+
+TEST(PsbtTest, Bip370V2FieldsAreRead) {
+  nlohmann::json v = ReadVectors("bip370_psbt_v2_test_vectors.json");
+  // "1 input, 2 output updated PSBTv2, with all PSBTv2 fields".
+  util::Result<Psbt> p = ParseHex(v["valid"][13]["hex"]);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tx_version, std::optional<uint32_t>(2));
+  EXPECT_EQ(p->fallback_locktime, std::optional<uint32_t>(0));
+  EXPECT_EQ(p->tx_modifiable, std::optional<uint8_t>(7));
+  ASSERT_EQ(p->inputs.size(), 1u);
+  ASSERT_EQ(p->outputs.size(), 2u);
+  const PsbtInput& in = p->inputs[0];
+  EXPECT_TRUE(in.previous_txid && in.output_index && in.sequence && in.time_locktime &&
+              in.height_locktime);
+  util::Result<Transaction> tx = p->GetUnsignedTx();
+  ASSERT_TRUE(tx.ok());
+  // The input's non-witness UTXO is the transaction the outpoint names.
+  EXPECT_EQ(in.non_witness_utxo->ComputeTxid(), tx->inputs[0].prevout.txid);
+  EXPECT_EQ(tx->outputs[0].value, *p->outputs[0].amount);
+}
+
+TEST(PsbtTest, Bip371InvalidVectorsAreRejected) {
+  nlohmann::json v = ReadVectors("bip371_psbt_taproot_test_vectors.json");
+  size_t rejected = 0;
+  for (const auto& c : v["invalid"]) {
+    util::Result<Psbt> p = Psbt::Parse(Hex(c["hex"].get<std::string>()));
+    EXPECT_FALSE(p.ok()) << c["description"];
+    EXPECT_FALSE(Psbt::ParseBase64(c["base64"].get<std::string>()).ok()) << c["description"];
+    if (!p.ok()) {
+      ++rejected;
+      EXPECT_THAT(p.status().message(), HasSubstr("PSBT_")) << c["description"];
+    }
+  }
+  EXPECT_EQ(rejected, 11u);
+}
+
+TEST(PsbtTest, Bip371ValidVectorsRoundTripByteIdentically) {
+  nlohmann::json v = ReadVectors("bip371_psbt_taproot_test_vectors.json");
+  size_t passed = 0;
+  bool saw_tree = false;
+  bool saw_leaf_script = false;
+  for (const auto& c : v["valid"]) {
+    const std::vector<uint8_t> bytes = Hex(c["hex"].get<std::string>());
+    util::Result<Psbt> p = Psbt::Parse(bytes);
+    ASSERT_TRUE(p.ok()) << c["description"] << ": " << p.status();
+    EXPECT_EQ(p->Serialize(), bytes) << c["description"];
+    EXPECT_EQ(p->ToBase64(), c["base64"].get<std::string>()) << c["description"];
+    if (p->Serialize() == bytes) ++passed;
+    for (const PsbtOutput& o : p->outputs) saw_tree |= !o.tap_tree.empty();
+    for (const PsbtInput& in : p->inputs) saw_leaf_script |= !in.tap_leaf_scripts.empty();
+  }
+  EXPECT_EQ(passed, 6u);
+  EXPECT_TRUE(saw_tree);
+  EXPECT_TRUE(saw_leaf_script);
+}
+
 TEST(PsbtTest, Bip174WorkflowFinalizedPsbtHasFinalFields) {
   nlohmann::json v = ReadVectors("bip174_psbt_test_vectors.json");
   for (const auto& step : v["role_workflow"]["steps"]) {

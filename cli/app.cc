@@ -1,19 +1,81 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/command.h"
+#include "cli/json_output.h"
 
 namespace kinko::cli {
+namespace {
 
-int Main(int argc, char** argv) {
-  CLI::App app("kinko: authorize and sign Bitcoin transfers", "kinko");
+void PrintError(std::string_view message) {
+  std::string line = "kinko: error: ";
+  line += message;
+  line += "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
+// Runs the selected action and prints its answer. stdout receives the complete document or
+// nothing at all.
+int RunAction(const Action& action) {
+  util::Result<CommandOutput> output = action();
+  if (!output.ok()) {
+    PrintError(output.status().message());
+    return kExitMalformed;
+  }
+  const std::string text = WriteJson(output->json);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    PrintError("cannot write to stdout");
+    return kExitMalformed;
+  }
+  return output->exit_code;
+}
+
+int MainOrThrow(int argc, char** argv) {
+  CLI::App app(
+      "kinko: authorize and sign Bitcoin transfers.\n"
+      "Answers are JSON on stdout; errors go to stderr. Exit status: 0 success, 1 a negative\n"
+      "answer (an invalid transaction), 2 malformed input or usage.",
+      "kinko");
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "kinko: error: " + std::string(e.what()) + "\nRun with --help for more information.\n";
+  });
+  Dispatcher dispatcher;
+  RegisterTxCommands(app, dispatcher);
+  RegisterAddressCommands(app, dispatcher);
+  RegisterKeyCommands(app, dispatcher);
+  RegisterScriptCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 prints --help to stdout (exit 0) and usage errors to stderr.
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    return rc == 0 ? kExitOk : kExitMalformed;
   }
-  return 0;
+  if (!dispatcher.action()) {
+    PrintError("no command given; see kinko --help");
+    return kExitMalformed;
+  }
+  return RunAction(dispatcher.action());
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // No exception may escape: CLI11 and nlohmann throw, and our own code does not. Anything
+  // caught here is a bug, reported without printing a partial answer.
+  try {
+    return MainOrThrow(argc, argv);
+  } catch (const std::exception& e) {
+    PrintError(std::string("internal error: ") + e.what());
+  } catch (...) {
+    PrintError("internal error");
+  }
+  return kExitMalformed;
 }
 
 }  // namespace kinko::cli

@@ -1,0 +1,565 @@
+#include "btc/descriptor.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "btc/sighash.h"
+#include "btc/standard.h"
+#include "crypto/hash.h"
+#include "crypto/rng.h"
+#include "util/hex.h"
+
+namespace kinko::btc {
+namespace {
+
+nlohmann::json ReadVectors(const std::string& name) {
+  std::ifstream in(std::string(KINKO_VECTORS_DIR) + "/" + name);
+  EXPECT_TRUE(in.good()) << name;
+  return nlohmann::json::parse(in);
+}
+
+const crypto::Secp256k1Context& Ctx() {
+  static crypto::SystemRng rng;
+  static const crypto::Secp256k1Context ctx = crypto::Secp256k1Context::Create(rng);
+  return ctx;
+}
+
+util::Result<Descriptor> ParseMain(std::string_view text) {
+  return Descriptor::Parse(Ctx(), text, Network::kMainnet);
+}
+
+std::vector<std::string> ScriptsHex(const Descriptor& desc, uint32_t index) {
+  util::Result<std::vector<Script>> scripts = desc.ExpandScripts(Ctx(), index);
+  EXPECT_TRUE(scripts.ok()) << scripts.status();
+  std::vector<std::string> out;
+  if (!scripts.ok()) return out;
+  for (const Script& s : scripts.value()) out.push_back(util::HexEncode(s.bytes()));
+  return out;
+}
+
+// Printing and parsing again gives the same descriptor (public and private forms) with the
+// same scripts at `index`.
+void ExpectRoundTrip(const Descriptor& desc, uint32_t index) {
+  const std::string pub = desc.ToString();
+  util::Result<Descriptor> again = ParseMain(pub);
+  ASSERT_TRUE(again.ok()) << pub << ": " << again.status();
+  EXPECT_EQ(again.value().ToString(), pub);
+  EXPECT_FALSE(again.value().HasPrivateKeys());
+  util::Result<Descriptor> priv = ParseMain(desc.ToPrivateString());
+  ASSERT_TRUE(priv.ok()) << priv.status();
+  EXPECT_EQ(priv.value().ToPrivateString(), desc.ToPrivateString());
+  EXPECT_EQ(priv.value().ToString(), pub);
+  EXPECT_EQ(ScriptsHex(priv.value(), index), ScriptsHex(desc, index));
+}
+
+// BIP380: checksums and the character set. Every entry is counted.
+TEST(DescriptorTest, Bip380ChecksumVectors) {
+  const nlohmann::json vectors = ReadVectors("descriptors_bip380-386_test_vectors.json");
+  size_t count = 0;
+  for (const auto& v : vectors["bips"]["380"]["checksum_and_charset"]) {
+    const std::string text = v["descriptor"].get<std::string>();
+    util::Result<Descriptor> desc = ParseMain(text);
+    EXPECT_EQ(desc.ok(), v["valid"].get<bool>()) << text << ": " << v["description"];
+    ++count;
+  }
+  EXPECT_EQ(count, vectors["bips"]["380"]["checksum_and_charset"].size());
+  EXPECT_EQ(count, 8u);
+}
+
+// BIP380 key expressions, each inside pk() (valid at the top level for every key kind).
+TEST(DescriptorTest, Bip380KeyExpressionVectors) {
+  const nlohmann::json vectors = ReadVectors("descriptors_bip380-386_test_vectors.json");
+  size_t valid = 0;
+  size_t invalid = 0;
+  for (const auto& v : vectors["bips"]["380"]["valid_key_expressions"]) {
+    const std::string text = "pk(" + v["key_expression"].get<std::string>() + ")";
+    util::Result<Descriptor> desc = ParseMain(text);
+    ASSERT_TRUE(desc.ok()) << text << ": " << desc.status();
+    // Hardened steps from an xpub cannot be derived; everything else expands.
+    if (desc.value().HasPrivateKeys() || text.find('h') == std::string::npos ||
+        text.find("xpub") == std::string::npos) {
+      ExpectRoundTrip(desc.value(), 0);
+    }
+    ++valid;
+  }
+  for (const auto& v : vectors["bips"]["380"]["invalid_key_expressions"]) {
+    const std::string text = "pk(" + v["key_expression"].get<std::string>() + ")";
+    EXPECT_FALSE(ParseMain(text).ok()) << text << ": " << v["description"];
+    ++invalid;
+  }
+  EXPECT_EQ(valid, 21u);
+  EXPECT_EQ(invalid, 16u);
+}
+
+// BIP381-386: every valid descriptor gives the listed scripts (children 0, 1, 2 when ranged)
+// and round-trips; every invalid one is rejected. Every entry is counted.
+TEST(DescriptorTest, Bip381To386Vectors) {
+  const nlohmann::json vectors = ReadVectors("descriptors_bip380-386_test_vectors.json");
+  size_t valid = 0;
+  size_t invalid = 0;
+  size_t scripts_checked = 0;
+  size_t listed = 0;
+  for (const char* bip : {"381", "382", "383", "384", "385", "386"}) {
+    const auto& section = vectors["bips"][bip];
+    listed += section["valid"].size() + section["invalid"].size();
+    for (const auto& v : section["valid"]) {
+      const std::string text = v["descriptor"].get<std::string>();
+      util::Result<Descriptor> desc = ParseMain(text);
+      ASSERT_TRUE(desc.ok()) << bip << " " << text << ": " << desc.status();
+      const Descriptor& d = desc.value();
+      if (v.contains("children")) {
+        ASSERT_TRUE(d.IsRange()) << text;
+        uint32_t index = 0;
+        for (const auto& child : v["children"]) {
+          EXPECT_EQ(ScriptsHex(d, index), child.get<std::vector<std::string>>()) << text;
+          ++index;
+          ++scripts_checked;
+        }
+      } else if (d.IsRange()) {
+        const auto expected = v["scripts"].get<std::vector<std::string>>();
+        for (uint32_t index = 0; index < expected.size(); ++index) {
+          EXPECT_EQ(ScriptsHex(d, index), std::vector<std::string>{expected[index]}) << text;
+          ++scripts_checked;
+        }
+      } else if (!v["scripts"].empty()) {
+        EXPECT_EQ(ScriptsHex(d, 0), v["scripts"].get<std::vector<std::string>>()) << text;
+        ++scripts_checked;
+      } else {
+        // BIP386 lists tr(KEY,pkh(KEY)) without a script: it must parse and expand.
+        EXPECT_EQ(ScriptsHex(d, 0).size(), 1u) << text;
+      }
+      ExpectRoundTrip(d, 1);
+      ++valid;
+    }
+    for (const auto& v : section["invalid"]) {
+      const std::string text = v["descriptor"].get<std::string>();
+      util::Result<Descriptor> desc = ParseMain(text);
+      EXPECT_FALSE(desc.ok()) << bip << " " << text << ": " << v["description"];
+      ++invalid;
+    }
+  }
+  EXPECT_EQ(valid + invalid, listed);
+  EXPECT_EQ(valid, 52u);
+  EXPECT_EQ(invalid, 32u);
+  EXPECT_GT(scripts_checked, 50u);
+}
+
+// The BIP341 wallet vectors whose leaves are all "<x-only key> OP_CHECKSIG" (tapscript pk())
+// written as tr() descriptors: same output script, merkle root and control blocks.
+void TreeToDescriptor(const nlohmann::json& tree, std::string& out, bool& all_pk,
+                      std::vector<nlohmann::json>& leaves) {
+  if (tree.is_array()) {
+    out += "{";
+    TreeToDescriptor(tree[0], out, all_pk, leaves);
+    out += ",";
+    TreeToDescriptor(tree[1], out, all_pk, leaves);
+    out += "}";
+    return;
+  }
+  const std::string script = tree["script"].get<std::string>();
+  if (tree["leafVersion"].get<int>() != 0xc0 || script.size() != 68 ||
+      script.substr(0, 2) != "20" || script.substr(66) != "ac") {
+    all_pk = false;
+    return;
+  }
+  out += "pk(" + script.substr(2, 64) + ")";
+  leaves.push_back(tree);
+}
+
+TEST(DescriptorTest, TaprootTreesMatchBip341WalletVectors) {
+  const nlohmann::json vectors = ReadVectors("bip341_wallet_vectors.json");
+  size_t checked = 0;
+  for (const auto& v : vectors["scriptPubKey"]) {
+    std::string text = "tr(" + v["given"]["internalPubkey"].get<std::string>();
+    bool all_pk = true;
+    std::vector<nlohmann::json> leaves;
+    if (!v["given"]["scriptTree"].is_null()) {
+      std::string tree;
+      TreeToDescriptor(v["given"]["scriptTree"], tree, all_pk, leaves);
+      text += "," + tree;
+    }
+    text += ")";
+    if (!all_pk) continue;
+    util::Result<Descriptor> desc = ParseMain(text);
+    ASSERT_TRUE(desc.ok()) << text << ": " << desc.status();
+    util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 0);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(util::HexEncode(info.value().script_pubkey.bytes()),
+              v["expected"]["scriptPubKey"].get<std::string>());
+    if (v["intermediary"]["merkleRoot"].is_null()) {
+      EXPECT_FALSE(info.value().tap_merkle_root.has_value());
+    } else {
+      ASSERT_TRUE(info.value().tap_merkle_root.has_value());
+      EXPECT_EQ(util::HexEncode(*info.value().tap_merkle_root),
+                v["intermediary"]["merkleRoot"].get<std::string>());
+      const auto& blocks = v["expected"]["scriptPathControlBlocks"];
+      ASSERT_EQ(info.value().tap_leaves.size(), leaves.size());
+      for (size_t i = 0; i < leaves.size(); ++i) {
+        const int id = leaves[i]["id"].get<int>();
+        EXPECT_EQ(util::HexEncode(info.value().tap_leaves[i].control_block),
+                  blocks[id].get<std::string>());
+        EXPECT_EQ(util::HexEncode(info.value().tap_leaves[i].script.bytes()),
+                  leaves[i]["script"].get<std::string>());
+      }
+    }
+    ExpectRoundTrip(desc.value(), 0);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5u);
+}
+
+// Bitcoin Core's deriveaddresses help example, with its published checksum.
+TEST(DescriptorTest, ChecksumMatchesBitcoinCoreExample) {
+  const std::string body =
+      "wpkh([d34db33f/84h/0h/0h]xpub6DJ2dNUysrn5Vt36jH2KLBT2i1auw1tTSSomg8PhqNiUtx8QX2SvC9nrHu81f"
+      "T41fvDUnhMjEzQgXnQjKEu3oaqMSzhSrHMxyyoEAmUHQbY/0/*)";
+  EXPECT_EQ(DescriptorChecksum(body), "cjjspncu");
+  util::Result<Descriptor> desc = ParseMain(body + "#cjjspncu");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  // Core prints the hardened marker the key expression was written with.
+  EXPECT_EQ(desc.value().ToString(), body + "#cjjspncu");
+  EXPECT_EQ(DescriptorChecksum("raw(deadbeef)"), "89f8spxm");
+  EXPECT_EQ(DescriptorChecksum("raw(\xc3\x9c)"), "");
+}
+
+TEST(DescriptorTest, ParseRejectsBadChecksums) {
+  EXPECT_FALSE(ParseMain("raw(deadbeef)#89f8spxm#89f8spxm").ok());
+  EXPECT_FALSE(ParseMain("raw(deadbeef)#89f8spxM").ok());
+  EXPECT_FALSE(ParseMain("raw(deadbeef)#").ok());
+  EXPECT_TRUE(ParseMain("raw(deadbeef)#89f8spxm").ok());
+}
+
+constexpr char kKey1[] = "03a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd";
+constexpr char kKey2[] = "0260b2003c386519fc9eadf2b5cf124dd8eea4c4e68d5e154050a9346ea98ce600";
+constexpr char kKeyUncompressed[] =
+    "04a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd5b8dec5235a0fa8722476c7709"
+    "c02559e3aa73aa03918ba2d492eea75abea235";
+constexpr char kXOnly[] = "a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd";
+constexpr char kXpub[] =
+    "xpub6ERApfZwUNrhLCkDtcHTcxd75RbzS1ed54G1LkBUHQVHQKqhMkhgbmJbZRkrgZw4koxb5JaHWkY4ALHY2grBGRja"
+    "DMzQLcgJvLJuZZvRcEL";
+constexpr char kXprv[] =
+    "xprvA1RpRA33e1JQ7ifknakTFpgNXPmW2YvmhqLQYMmrj4xJXXWYpDPS3xz7iAxn8L39njGVyuoseXzU6rcxFLJ8HFsT"
+    "jSyQbLYnMpCqE2VbFWc";
+
+std::string S(std::string a) { return a; }
+
+TEST(DescriptorTest, ParseRejectsMisplacedExpressions) {
+  const std::string k1 = kKey1;
+  // Only at the top: sh, combo, addr, raw, tr, rawtr.
+  EXPECT_FALSE(ParseMain("wsh(sh(pk(" + k1 + ")))").ok());
+  EXPECT_FALSE(ParseMain("sh(rawtr(" + k1 + "))").ok());
+  EXPECT_FALSE(ParseMain("tr(" + k1 + ",tr(" + k1 + "))").ok());
+  // wpkh only at the top or in sh.
+  EXPECT_TRUE(ParseMain("sh(wpkh(" + k1 + "))").ok());
+  EXPECT_FALSE(ParseMain("tr(" + k1 + ",wpkh(" + k1 + "))").ok());
+  // multi not in tr; multi_a only in tr.
+  EXPECT_FALSE(ParseMain("tr(" + k1 + ",multi(1," + k1 + "))").ok());
+  EXPECT_FALSE(ParseMain("multi_a(1," + k1 + ")").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi_a(1," + k1 + "))").ok());
+  EXPECT_TRUE(ParseMain("tr(" + k1 + ",multi_a(1," + k1 + "))").ok());
+  EXPECT_TRUE(ParseMain("tr(" + k1 + ",sortedmulti_a(1," + k1 + "," + kKey2 + "))").ok());
+  // Unknown functions and leftovers.
+  EXPECT_FALSE(ParseMain("foo(" + k1 + ")").ok());
+  EXPECT_FALSE(ParseMain("pk(" + k1 + "))").ok());
+  EXPECT_FALSE(ParseMain("pk(" + k1 + ")x").ok());
+  EXPECT_FALSE(ParseMain("pk(" + k1).ok());
+  EXPECT_FALSE(ParseMain("").ok());
+  EXPECT_FALSE(ParseMain("tr(" + k1 + ",{pk(" + k1 + ")})").ok());
+  EXPECT_FALSE(ParseMain("tr(" + k1 + ",{pk(" + k1 + "),pk(" + kKey2 + ")").ok());
+}
+
+TEST(DescriptorTest, ParseRejectsKeysWhereCoreRejectsThem) {
+  const std::string unc = kKeyUncompressed;
+  const std::string x = kXOnly;
+  EXPECT_TRUE(ParseMain("pk(" + unc + ")").ok());
+  EXPECT_TRUE(ParseMain("sh(pk(" + unc + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(pk(" + unc + "))").ok());
+  EXPECT_FALSE(ParseMain("sh(wsh(multi(1," + unc + ")))").ok());
+  EXPECT_FALSE(ParseMain("tr(" + x + ",pk(" + unc + "))").ok());
+  // Hybrid keys never.
+  std::string hybrid = unc;
+  hybrid[1] = '7';  // 0x07: odd y. The key's y is odd (it compresses to 03).
+  EXPECT_FALSE(ParseMain("pk(" + hybrid + ")").ok());
+  // x-only keys only in tr/rawtr.
+  EXPECT_FALSE(ParseMain("pk(" + x + ")").ok());
+  EXPECT_FALSE(ParseMain("wpkh(" + x + ")").ok());
+  EXPECT_TRUE(ParseMain("rawtr(" + x + ")").ok());
+  EXPECT_TRUE(ParseMain("tr(" + S(kKey1) + ")").ok());
+  // Key whitespace, empty keys, bad hex.
+  EXPECT_FALSE(ParseMain("pk( " + S(kKey1) + ")").ok());
+  EXPECT_FALSE(ParseMain("pk()").ok());
+  EXPECT_FALSE(ParseMain("pk(03a34b)").ok());
+}
+
+TEST(DescriptorTest, ParseRejectsKeysOfAnotherNetwork) {
+  const std::string tpub_desc = "pkh(" + S(kXpub) + "/0)";
+  EXPECT_TRUE(ParseMain(tpub_desc).ok());
+  EXPECT_FALSE(Descriptor::Parse(Ctx(), tpub_desc, Network::kTestnet).ok());
+  EXPECT_FALSE(Descriptor::Parse(Ctx(), "pk(L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1)",
+                                 Network::kRegtest)
+                   .ok());
+  EXPECT_FALSE(
+      Descriptor::Parse(Ctx(), "addr(3PUNyaW7M55oKWJ3kDukwk9bsKvryra15j)", Network::kSignet).ok());
+}
+
+TEST(DescriptorTest, ParseRejectsErrorsInKeyPaths) {
+  const std::string x = kXpub;
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/*/0)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/0H)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/-1)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/2147483648)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/0'')").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/*'h)").ok());
+  // Multipath: at least two distinct values, at most one specifier, not in origins.
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/<0>/*)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/<0;0>/*)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/<0;1>/<2;3>/*)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + x + "/<0;>/*)").ok());
+  EXPECT_FALSE(ParseMain("pkh([deadbeef/<0;1>]" + x + "/*)").ok());
+  EXPECT_FALSE(ParseMain("pkh(" + S(kKey1) + "/<0;1>)").ok());
+  // Mismatched multipath lengths across keys.
+  EXPECT_FALSE(ParseMain("sh(multi(1," + x + "/<0;1>/*," + x + "/<0;1;2>/*))").ok());
+  EXPECT_TRUE(ParseMain("sh(multi(1," + x + "/<0;1>/*," + x + "/<2;3>/*))").ok());
+}
+
+TEST(DescriptorTest, ParseEnforcesMultisigLimits) {
+  std::string keys20;
+  std::string keys16;
+  // 20 distinct derived keys of one xpub.
+  for (int i = 0; i < 20; ++i) {
+    keys20 += "," + S(kXpub) + "/" + std::to_string(i);
+    if (i < 16) keys16 += "," + S(kXpub) + "/" + std::to_string(i);
+  }
+  EXPECT_TRUE(ParseMain("wsh(multi(20" + keys20 + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi(20" + keys20 + "," + kKey1 + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi(21" + keys20 + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi(0" + keys20 + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi(-1" + keys20 + "))").ok());
+  EXPECT_FALSE(ParseMain("wsh(multi(1))").ok());
+  // P2SH redeem script limit: 15 compressed keys fit in 520 bytes, 16 do not.
+  EXPECT_FALSE(ParseMain("sh(multi(1" + keys16 + "))").ok());
+  EXPECT_TRUE(ParseMain("sh(multi(1" + keys16.substr(keys16.find(',', 1)) + "))").ok());
+  // Bare multisig: at most 3 keys.
+  std::string keys4;
+  for (int i = 0; i < 4; ++i) keys4 += "," + S(kXpub) + "/" + std::to_string(i);
+  EXPECT_FALSE(ParseMain("multi(1" + keys4 + ")").ok());
+  EXPECT_TRUE(ParseMain("multi(1" + keys4.substr(keys4.find(",", 1)) + ")").ok());
+}
+
+TEST(DescriptorTest, ParseLimitsTaprootTreeDepth) {
+  auto nested = [](int depth) {
+    std::string s = "tr(" + S(kXOnly) + ",";
+    for (int i = 0; i < depth; ++i) s += "{pk(" + S(kXOnly) + "),";
+    s += "pk(" + S(kXOnly) + ")";
+    for (int i = 0; i < depth; ++i) s += "}";
+    return s + ")";
+  };
+  EXPECT_TRUE(ParseMain(nested(128)).ok());
+  EXPECT_FALSE(ParseMain(nested(129)).ok());
+}
+
+TEST(DescriptorTest, PrintsHardenedMarkersLikeCore) {
+  // The marker of the last hardened step written decides, for the whole key expression.
+  util::Result<Descriptor> h = ParseMain("pkh([deadbeef/1h/2']" + S(kXprv) + "/3h)");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_NE(h.value().ToString().find("[deadbeef/1h/2h]"), std::string::npos);
+  util::Result<Descriptor> a = ParseMain("pkh([deadbeef/1h/2h]" + S(kXprv) + "/3')");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_NE(a.value().ToString().find("[deadbeef/1'/2']"), std::string::npos);
+  EXPECT_NE(a.value().ToString().find("/3')#"), std::string::npos);
+  // The public form has the xpub, the private one the xprv.
+  EXPECT_EQ(a.value().ToString().find("xprv"), std::string::npos);
+  EXPECT_NE(a.value().ToPrivateString().find(kXprv), std::string::npos);
+}
+
+TEST(DescriptorTest, InfoFlags) {
+  util::Result<Descriptor> addr = ParseMain("addr(3PUNyaW7M55oKWJ3kDukwk9bsKvryra15j)");
+  ASSERT_TRUE(addr.ok());
+  EXPECT_FALSE(addr.value().IsSolvable());
+  EXPECT_FALSE(addr.value().IsRange());
+  EXPECT_FALSE(addr.value().HasPrivateKeys());
+  util::Result<Descriptor> ranged = ParseMain("wpkh(" + S(kXprv) + "/0/*)");
+  ASSERT_TRUE(ranged.ok());
+  EXPECT_TRUE(ranged.value().IsSolvable());
+  EXPECT_TRUE(ranged.value().IsRange());
+  EXPECT_TRUE(ranged.value().HasPrivateKeys());
+  ASSERT_EQ(ranged.value().PrivateExtendedKeys().size(), 1u);
+  EXPECT_EQ(ranged.value().PrivateExtendedKeys()[0].first->ToString(), kXprv);
+}
+
+TEST(DescriptorTest, ExpandFailsForHardenedStepsFromAnXpub) {
+  util::Result<Descriptor> desc = ParseMain("wpkh(" + S(kXpub) + "/0/*h)");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  EXPECT_FALSE(desc.value().ExpandScripts(Ctx(), 0).ok());
+  util::Result<Descriptor> priv = ParseMain("wpkh(" + S(kXprv) + "/0/*h)");
+  ASSERT_TRUE(priv.ok());
+  EXPECT_TRUE(priv.value().ExpandScripts(Ctx(), 0).ok());
+  // Index 2^31 is out of range for "*".
+  util::Result<Descriptor> ranged = ParseMain("wpkh(" + S(kXpub) + "/0/*)");
+  ASSERT_TRUE(ranged.ok());
+  EXPECT_FALSE(ranged.value().ExpandScripts(Ctx(), kHardened).ok());
+  EXPECT_TRUE(ranged.value().ExpandScripts(Ctx(), kHardened - 1).ok());
+}
+
+TEST(DescriptorTest, MultipathSplitsIntoSinglePathDescriptors) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> desc =
+      ParseMain("wsh(sortedmulti(1,[deadbeef/48h/0h/0h/2h]" + x + "/<0;1>/*," + kKey1 + "))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  EXPECT_EQ(desc.value().MultipathCount(), 2u);
+  EXPECT_FALSE(desc.value().ExpandScripts(Ctx(), 0).ok());
+  ExpectRoundTrip(desc.value().SplitMultipath()[0], 0);
+  const std::vector<Descriptor> parts = desc.value().SplitMultipath();
+  ASSERT_EQ(parts.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const std::string single = "wsh(sortedmulti(1,[deadbeef/48h/0h/0h/2h]" + x + "/" +
+                               std::to_string(i) + "/*," + kKey1 + "))";
+    util::Result<Descriptor> expected = ParseMain(single);
+    ASSERT_TRUE(expected.ok());
+    EXPECT_EQ(parts[i].ToString(), expected.value().ToString());
+    EXPECT_EQ(parts[i].MultipathCount(), 1u);
+    EXPECT_EQ(ScriptsHex(parts[i], 5), ScriptsHex(expected.value(), 5));
+  }
+  // The multipath form prints and parses back.
+  util::Result<Descriptor> again = ParseMain(desc.value().ToString());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again.value().ToString(), desc.value().ToString());
+  EXPECT_NE(desc.value().ToString().find("/<0;1>/*"), std::string::npos);
+}
+
+TEST(DescriptorTest, ExpandGivesScriptsAndOriginsForP2shP2wsh) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> desc =
+      ParseMain("sh(wsh(multi(1,[d34db33f/48h/0h/0h/1h]" + x + "/0/*," + kKey1 + ")))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 7);
+  ASSERT_TRUE(info.ok()) << info.status();
+  const ScriptInfo& si = info.value();
+  ASSERT_TRUE(si.witness_script.has_value());
+  ASSERT_TRUE(si.redeem_script.has_value());
+  EXPECT_EQ(*si.redeem_script, P2wshScript(crypto::Sha256(si.witness_script->bytes())));
+  EXPECT_EQ(si.script_pubkey, P2shScript(crypto::Hash160(si.redeem_script->bytes())));
+  ASSERT_EQ(si.bip32_derivations.size(), 2u);
+  const KeyOrigin& origin = si.bip32_derivations[0].second;
+  EXPECT_EQ(origin.ToString(), "d34db33f/48'/0'/0'/1'/0/7");
+  // The constant key has its own fingerprint and the empty path.
+  const std::vector<uint8_t> k1 = *util::HexDecode(kKey1);
+  EXPECT_EQ(si.bip32_derivations[1].first, k1);
+  const crypto::Hash160Bytes id = crypto::Hash160(k1);
+  EXPECT_TRUE(
+      std::equal(id.begin(), id.begin() + 4, si.bip32_derivations[1].second.fingerprint.begin()));
+  EXPECT_TRUE(si.bip32_derivations[1].second.path.steps.empty());
+  // The derived key is in the witness script.
+  const StandardScript multisig = Classify(*si.witness_script);
+  ASSERT_EQ(multisig.kind, ScriptKind::kMultisig);
+  EXPECT_EQ(multisig.solutions[1], si.bip32_derivations[0].first);
+  // combo() has several scripts: Expand refuses it.
+  util::Result<Descriptor> combo = ParseMain("combo(" + S(kKey1) + ")");
+  ASSERT_TRUE(combo.ok());
+  EXPECT_FALSE(combo.value().Expand(Ctx(), 0).ok());
+}
+
+TEST(DescriptorTest, ExpandGivesTaprootLeavesAndKeyOrigins) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> desc =
+      ParseMain("tr([d34db33f/86h/0h/0h]" + x + "/0/*,{multi_a(2,[d34db33f/1h]" + x + "/1/*," +
+                kXOnly + "),pk([d34db33f/86h/0h/0h]" + x + "/0/*)})");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 3);
+  ASSERT_TRUE(info.ok()) << info.status();
+  const ScriptInfo& si = info.value();
+  ASSERT_TRUE(si.tap_internal_key.has_value());
+  ASSERT_TRUE(si.tap_merkle_root.has_value());
+  ASSERT_EQ(si.tap_leaves.size(), 2u);
+  EXPECT_TRUE(MatchMultiA(si.tap_leaves[0].script).has_value());
+  for (const TapLeafInfo& leaf : si.tap_leaves) {
+    EXPECT_EQ(leaf.control_block.size(), 33u + 32u);
+    EXPECT_EQ(leaf.control_block[0] & 0xfe, 0xc0);
+  }
+  // The internal key also signs leaf 2: one entry with that leaf's hash.
+  ASSERT_EQ(si.tap_bip32_derivations.size(), 3u);
+  EXPECT_EQ(si.tap_bip32_derivations[0].xonly_key, *si.tap_internal_key);
+  EXPECT_EQ(si.tap_bip32_derivations[0].origin.ToString(), "d34db33f/86'/0'/0'/0/3");
+  ASSERT_EQ(si.tap_bip32_derivations[0].leaf_hashes.size(), 1u);
+  EXPECT_EQ(si.tap_bip32_derivations[0].leaf_hashes[0],
+            ComputeTapleafHash(0xc0, si.tap_leaves[1].script));
+  EXPECT_EQ(si.tap_bip32_derivations[1].origin.ToString(), "d34db33f/1'/1/3");
+  EXPECT_TRUE(si.bip32_derivations.empty());
+}
+
+TEST(DescriptorTest, MatchScriptPubKeyUsesTheOriginsIndex) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> desc = ParseMain("wpkh([d34db33f/84h/0h/0h]" + x + "/1/*)");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 42);
+  ASSERT_TRUE(info.ok());
+  const Script& spk = info.value().script_pubkey;
+  const std::vector<KeyOrigin> origins = {info.value().bip32_derivations[0].second};
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, origins), 42u);
+  // No origins: no blind scan.
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, {}), std::nullopt);
+  // A lying origin (index 41) does not match.
+  KeyOrigin wrong = origins[0];
+  wrong.path.steps.back() = 41;
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, std::vector<KeyOrigin>{wrong}),
+            std::nullopt);
+  // Another branch (/0/42 instead of /1/42), another fingerprint, a hardened last step.
+  KeyOrigin other = origins[0];
+  other.path.steps[3] = 0;
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, std::vector<KeyOrigin>{other}),
+            std::nullopt);
+  KeyOrigin fpr = origins[0];
+  fpr.fingerprint[0] ^= 1;
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, std::vector<KeyOrigin>{fpr}), std::nullopt);
+  KeyOrigin hard = origins[0];
+  hard.path.steps.back() |= kHardened;
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), spk, std::vector<KeyOrigin>{hard}),
+            std::nullopt);
+  // The right origin among wrong ones.
+  EXPECT_EQ(
+      MatchScriptPubKey(Ctx(), desc.value(), spk, std::vector<KeyOrigin>{wrong, other, origins[0]}),
+      42u);
+  // A script of another descriptor with the same origin does not match.
+  util::Result<Descriptor> pkh = ParseMain("pkh([d34db33f/84h/0h/0h]" + x + "/1/*)");
+  ASSERT_TRUE(pkh.ok());
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), pkh.value(), spk, origins), std::nullopt);
+  // Multipath descriptors must be split first.
+  util::Result<Descriptor> multi = ParseMain("wpkh([d34db33f/84h/0h/0h]" + x + "/<0;1>/*)");
+  ASSERT_TRUE(multi.ok());
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), multi.value(), spk, origins), std::nullopt);
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), multi.value().SplitMultipath()[1], spk, origins), 42u);
+}
+
+TEST(DescriptorTest, MatchScriptPubKeyWithoutOriginUsesTheXpubFingerprint) {
+  util::Result<Descriptor> desc = ParseMain("tr(" + S(kXpub) + "/0/*)");
+  ASSERT_TRUE(desc.ok());
+  util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 5);
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info.value().tap_bip32_derivations.size(), 1u);
+  const std::vector<KeyOrigin> origins = {info.value().tap_bip32_derivations[0].origin};
+  EXPECT_EQ(origins[0].path.ToString(), "m/0/5");
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), desc.value(), info.value().script_pubkey, origins), 5u);
+  // A non-ranged descriptor matches at index 0 only by its script.
+  util::Result<Descriptor> fixed = ParseMain("wpkh(" + S(kKey1) + ")");
+  ASSERT_TRUE(fixed.ok());
+  util::Result<std::vector<Script>> scripts = fixed.value().ExpandScripts(Ctx(), 0);
+  ASSERT_TRUE(scripts.ok());
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), fixed.value(), scripts.value()[0], {}), 0u);
+  EXPECT_EQ(MatchScriptPubKey(Ctx(), fixed.value(), info.value().script_pubkey, {}), std::nullopt);
+}
+
+TEST(DescriptorTest, CloneKeepsPrivateKeys) {
+  util::Result<Descriptor> desc = ParseMain(
+      "wsh(multi(1," + S(kXprv) + "/0/*,L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  const Descriptor copy = desc.value().Clone();
+  EXPECT_EQ(copy.ToPrivateString(), desc.value().ToPrivateString());
+  EXPECT_TRUE(copy.HasPrivateKeys());
+}
+
+}  // namespace
+}  // namespace kinko::btc
