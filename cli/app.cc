@@ -49,6 +49,7 @@ int MainOrThrow(int argc, char** argv) {
   RegisterAddressCommands(app, dispatcher);
   RegisterKeyCommands(app, dispatcher);
   RegisterScriptCommands(app, dispatcher);
+  RegisterPsbtCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -60,6 +60,7 @@ void RegisterTxCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterAddressCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterKeyCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterScriptCommands(CLI::App& app, Dispatcher& dispatcher);
+void RegisterPsbtCommands(CLI::App& app, Dispatcher& dispatcher);
 
 // Decodes the hex text of the argument or option `what` ("HEX", "--leaf-hash").
 // Fails with kInvalidArgument "`what`: <hex error>".
