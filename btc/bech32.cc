@@ -1,5 +1,7 @@
 #include "btc/bech32.h"
 
+#include <array>
+#include <optional>
 #include <string>
 
 #include "util/check.h"
@@ -52,6 +54,26 @@ uint32_t Polymod(std::string_view hrp, std::span<const uint8_t> values) {
   for (char c : hrp) chk = PolymodStep(chk, static_cast<uint8_t>(c & 0x1f));
   for (uint8_t v : values) chk = PolymodStep(chk, v);
   return chk;
+}
+
+// When changing one of `values` would make the checksum valid (for either constant), returns
+// that value's index. Polymod is affine in the values: changing value j by XOR e changes the
+// residue by G_j(e), the state reached from e after the (size - 1 - j) later zero steps, and G_j
+// is linear in e. So each position needs its 5 basis images only.
+std::optional<size_t> LocateSingleError(uint32_t residue, std::span<const uint8_t> values) {
+  std::array<uint32_t, 5> basis = {1, 2, 4, 8, 16};  // G_j(2^b) for the last position.
+  for (size_t j = values.size(); j > 0; --j) {
+    for (uint32_t e = 1; e < 32; ++e) {
+      uint32_t change = 0;
+      for (int b = 0; b < 5; ++b) {
+        if ((e >> b) & 1) change ^= basis[b];
+      }
+      const uint32_t fixed = residue ^ change;
+      if (fixed == kBech32Const || fixed == kBech32mConst) return j - 1;
+    }
+    for (uint32_t& g : basis) g = PolymodStep(g, 0);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -125,6 +147,11 @@ util::Result<Bech32Decoded> Bech32Decode(std::string_view str) {
   } else if (mod == kBech32mConst) {
     out.encoding = Bech32Encoding::kBech32m;
   } else {
+    const std::optional<size_t> error = LocateSingleError(mod, values);
+    if (error) {
+      return util::InvalidArgumentError("bech32: invalid checksum (likely error at position " +
+                                        std::to_string(sep + 1 + *error) + ")");
+    }
     return util::InvalidArgumentError("bech32: invalid checksum");
   }
   values.resize(values.size() - kChecksumSize);

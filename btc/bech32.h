@@ -42,7 +42,9 @@ struct Bech32Decoded {
 //   it has no separator '1', an empty human-readable part, or fewer than 6 characters after
 //   the last '1';
 //   a data character is not in the Bech32 alphabet (position named);
-//   the checksum matches neither Bech32 nor Bech32m.
+//   the checksum matches neither Bech32 nor Bech32m (when changing one character would make it
+//   valid, the message names that character's position as the likely error; the string is
+//   never corrected, as BIP173 advises).
 util::Result<Bech32Decoded> Bech32Decode(std::string_view str);
 
 // Regroups bytes into 5-bit values, padding the last group with zero bits (ConvertBits<8, 5,

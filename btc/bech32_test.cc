@@ -86,6 +86,21 @@ TEST(Bech32Test, ErrorsNamePositions) {
   EXPECT_EQ(r.status().message(), "bech32: invalid character at position 2");
 }
 
+TEST(Bech32Test, ChecksumErrorsNameTheLikelyPosition) {
+  // BIP173's valid "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw", one character changed at a
+  // time: the error names that character's position.
+  const std::string valid = "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw";
+  ASSERT_TRUE(Bech32Decode(valid).ok());
+  for (size_t pos = 7; pos < valid.size(); ++pos) {
+    std::string broken = valid;
+    broken[pos] = broken[pos] == 'q' ? 'p' : 'q';
+    util::Result<Bech32Decoded> r = Bech32Decode(broken);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "bech32: invalid checksum (likely error at position " + std::to_string(pos) + ")");
+  }
+}
+
 TEST(Bech32Test, DecodeRejectsEachRule) {
   const std::vector<uint8_t> values = {0, 1, 2, 3, 31};
   const std::string good = Bech32Encode(Bech32Encoding::kBech32m, "hrp", values);

@@ -82,6 +82,18 @@ std::string StepsToString(const std::vector<uint32_t>& steps) {
   return out;
 }
 
+// Wipes a buffer that may hold key bytes when the scope ends. Not copyable or movable.
+class WipeOnExit final {
+ public:
+  explicit WipeOnExit(std::span<uint8_t> bytes) : bytes_(bytes) {}
+  ~WipeOnExit() { crypto::Wipe(bytes_); }
+  WipeOnExit(const WipeOnExit&) = delete;
+  WipeOnExit& operator=(const WipeOnExit&) = delete;
+
+ private:
+  std::span<uint8_t> bytes_;
+};
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -154,6 +166,8 @@ util::Result<ExtendedKey> ExtendedKey::Parse(const crypto::Secp256k1Context& ctx
   if (!decoded.ok())
     return util::InvalidArgumentError("extended key: " + decoded.status().message());
   std::vector<uint8_t>& payload = *decoded;
+  // The payload may hold a private key, whichever way this function returns.
+  const WipeOnExit wipe(payload);
   if (payload.size() != kPayloadSize) {
     return util::InvalidArgumentError("extended key: payload of " + std::to_string(payload.size()) +
                                       " bytes, expected 78");
@@ -192,11 +206,9 @@ util::Result<ExtendedKey> ExtendedKey::Parse(const crypto::Secp256k1Context& ctx
 
   if (is_private) {
     if (key_data[0] != 0x00) {
-      crypto::Wipe(payload);
       return util::InvalidArgumentError("extended key: private version without a private key");
     }
     util::Result<crypto::PrivateKey> key = crypto::PrivateKey::FromBytes(key_data.subspan(1));
-    crypto::Wipe(payload);
     if (!key.ok()) return util::InvalidArgumentError("extended key: private key not in 1..n-1");
     crypto::PublicKey public_key = crypto::DerivePublicKey(ctx, *key);
     return ExtendedKey(mainnet, depth, parent_fingerprint, child_number, chain_code,
