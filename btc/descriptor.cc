@@ -138,13 +138,13 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 
 // Decimal digits only (leading zeros allowed, as Bitcoin Core's ToIntegral), value < 2^32.
 std::optional<uint32_t> ParseUint32(std::string_view s) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
+  if (s.empty()) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > 0xffffffffULL) return std::nullopt;
   }
-  if (v > 0xffffffffULL) return std::nullopt;
   return static_cast<uint32_t>(v);
 }
 
@@ -233,7 +233,9 @@ util::Status ParseKeyInner(ParseState& state, std::string_view text, Context con
           return util::OkStatus();
         }
       }
-      return util::InvalidArgumentError("pubkey '" + std::string(Trim(str, 140)) + "' is invalid");
+      // Not echoed: 64 hex digits may be a private key written in the wrong place.
+      return util::InvalidArgumentError("pubkey of " + std::to_string(bytes.size()) +
+                                        " bytes is invalid");
     }
     util::Result<WifKey> wif = DecodeWif(str);
     if (wif.ok() &&
@@ -599,9 +601,15 @@ util::Result<DescriptorNode> ParseScript(ParseState& state, std::string_view& sp
   if (context == Context::kP2wsh) {
     return util::InvalidArgumentError("a function is needed within p2wsh");
   }
-  return util::InvalidArgumentError("'" + std::string(Trim(expr, 20)) +
-                                    "' is not a valid descriptor function" +
-                                    (context == Context::kP2tr ? " in a tr() leaf" : ""));
+  // Names the function only when it looks like one: the text may be a key (never echoed).
+  const std::string_view name = expr.substr(0, expr.find('('));
+  const bool is_name = !name.empty() && name.size() <= 20 &&
+                       std::all_of(name.begin(), name.end(),
+                                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  return util::InvalidArgumentError(
+      (is_name ? "'" + std::string(name) + "' is not a valid descriptor function"
+               : std::string("not a valid descriptor function")) +
+      (context == Context::kP2tr ? " in a tr() leaf" : ""));
 }
 
 // --- Printing ---

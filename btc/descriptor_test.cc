@@ -376,6 +376,15 @@ TEST(DescriptorTest, PrintsHardenedMarkersLikeCore) {
   EXPECT_NE(a.value().ToPrivateString().find(kXprv), std::string::npos);
 }
 
+TEST(DescriptorTest, ParseAcceptsLeadingZerosLikeCore) {
+  util::Result<Descriptor> desc =
+      ParseMain("sh(multi(0001,[deadbeef/000048h]" + S(kXpub) + "/00000000007/*))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  EXPECT_NE(desc.value().ToString().find("multi(1,[deadbeef/48h]"), std::string::npos);
+  EXPECT_NE(desc.value().ToString().find("/7/*))#"), std::string::npos);
+  EXPECT_FALSE(ParseMain("pkh(" + S(kXpub) + "/04294967296)").ok());
+}
+
 TEST(DescriptorTest, InfoFlags) {
   util::Result<Descriptor> addr = ParseMain("addr(3PUNyaW7M55oKWJ3kDukwk9bsKvryra15j)");
   ASSERT_TRUE(addr.ok());
@@ -550,6 +559,58 @@ TEST(DescriptorTest, MatchScriptPubKeyWithoutOriginUsesTheXpubFingerprint) {
   ASSERT_TRUE(scripts.ok());
   EXPECT_EQ(MatchScriptPubKey(Ctx(), fixed.value(), scripts.value()[0], {}), 0u);
   EXPECT_EQ(MatchScriptPubKey(Ctx(), fixed.value(), info.value().script_pubkey, {}), std::nullopt);
+}
+
+// Error messages never repeat a private key, wherever it was misplaced.
+TEST(DescriptorTest, ErrorsDoNotEchoPrivateKeys) {
+  const std::string wif = "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1";
+  const std::string hex_secret = "e8f32e723decf4051aefac8e2c93c9c5b214313817cdb01a1494b917c8436b35";
+  const std::string xprv = kXprv;
+  const std::vector<std::string> bad = {
+      "pk(" + hex_secret + ")",
+      wif,
+      wif + "(" + kKey1 + ")",
+      "pk(" + wif + "/0)",
+      "pk(" + xprv + "x)",
+      "wsh(" + wif + ")",
+      "pk(" + wif.substr(0, 51) + ")",
+      "tr(" + S(kXOnly) + "," + xprv + ")",
+      "sh(" + xprv + "/0)",
+      "pk(" + xprv + "/0)#00000000",
+  };
+  for (const std::string& text : bad) {
+    util::Result<Descriptor> desc = ParseMain(text);
+    ASSERT_FALSE(desc.ok()) << text;
+    const std::string message = desc.status().message();
+    for (const std::string& secret : {wif, hex_secret, xprv}) {
+      for (size_t i = 0; i + 12 <= secret.size(); ++i) {
+        ASSERT_EQ(message.find(secret.substr(i, 12)), std::string::npos) << message;
+      }
+    }
+  }
+}
+
+TEST(DescriptorTest, ExpandShWpkhAndRawTr) {
+  util::Result<Descriptor> sh = ParseMain("sh(wpkh([01020304/49h/0h/0h]" + S(kXpub) + "/0/*))");
+  ASSERT_TRUE(sh.ok()) << sh.status();
+  util::Result<ScriptInfo> info = sh.value().Expand(Ctx(), 2);
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_TRUE(info.value().redeem_script.has_value());
+  EXPECT_FALSE(info.value().witness_script.has_value());
+  ASSERT_EQ(info.value().bip32_derivations.size(), 1u);
+  const std::vector<uint8_t>& key = info.value().bip32_derivations[0].first;
+  EXPECT_EQ(*info.value().redeem_script, P2wpkhScript(crypto::Hash160(key)));
+  EXPECT_EQ(info.value().bip32_derivations[0].second.ToString(), "01020304/49'/0'/0'/0/2");
+
+  util::Result<Descriptor> rawtr = ParseMain("rawtr(" + S(kXOnly) + ")");
+  ASSERT_TRUE(rawtr.ok());
+  util::Result<ScriptInfo> raw_info = rawtr.value().Expand(Ctx(), 0);
+  ASSERT_TRUE(raw_info.ok());
+  // The key is the output key itself: no internal key, no tweak.
+  EXPECT_EQ(util::HexEncode(raw_info.value().script_pubkey.bytes()), "5120" + S(kXOnly));
+  EXPECT_FALSE(raw_info.value().tap_internal_key.has_value());
+  ASSERT_EQ(raw_info.value().tap_bip32_derivations.size(), 1u);
+  EXPECT_TRUE(raw_info.value().tap_bip32_derivations[0].leaf_hashes.empty());
 }
 
 TEST(DescriptorTest, CloneKeepsPrivateKeys) {

@@ -49,6 +49,9 @@ int MainOrThrow(int argc, char** argv) {
   RegisterAddressCommands(app, dispatcher);
   RegisterKeyCommands(app, dispatcher);
   RegisterScriptCommands(app, dispatcher);
+  RegisterDescriptorCommands(app, dispatcher);
+  RegisterIdentityCommands(app, dispatcher);
+  RegisterIntentCommands(app, dispatcher);
   RegisterPsbtCommands(app, dispatcher);
   try {
     app.parse(argc, argv);

@@ -6,18 +6,12 @@
 #ifndef KINKO_CLI_DESCRIPTOR_FORMAT_H_
 #define KINKO_CLI_DESCRIPTOR_FORMAT_H_
 
-#include <optional>
 #include <string>
-#include <string_view>
 
 #include "btc/address.h"
 #include "btc/script.h"
 
 namespace kinko::cli {
-
-// BIP380: the 8-character checksum of `descriptor` (without '#'), or nullopt when it contains a
-// character outside the descriptor character set.
-std::optional<std::string> DescriptorChecksum(std::string_view descriptor);
 
 // Core's InferDescriptor(script, no provider) with "#checksum": pk(KEY) for a bare public key
 // (not hybrid), multi(k,KEY,...) for a bare multisig whose keys are all valid, rawtr(XONLY) for

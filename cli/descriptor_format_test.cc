@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 
+#include "btc/descriptor.h"
 #include "util/hex.h"
 
 namespace kinko::cli {
@@ -17,37 +19,28 @@ nlohmann::json ReadVectors() {
   return nlohmann::json::parse(file);
 }
 
-TEST(DescriptorFormatTest, ChecksumMatchesBip380Vectors) {
-  const nlohmann::json vectors = ReadVectors()["bips"]["380"]["checksum_and_charset"];
-  int checked = 0;
-  for (const nlohmann::json& v : vectors) {
-    const std::string text = v["descriptor"];
-    const size_t hash = text.find('#');
-    if (hash == std::string::npos) continue;
-    const std::string body = text.substr(0, hash);
-    const std::string checksum = text.substr(hash + 1);
-    std::optional<std::string> computed = DescriptorChecksum(body);
-    if (v["valid"].get<bool>()) {
-      ASSERT_TRUE(computed.has_value()) << text;
-      EXPECT_EQ(*computed, checksum) << text;
-    } else {
-      EXPECT_TRUE(!computed.has_value() || *computed != checksum) << text;
-    }
-    ++checked;
-  }
-  EXPECT_GE(checked, 6);
-}
-
-TEST(DescriptorFormatTest, ChecksumRejectsCharactersOutsideTheCharset) {
-  EXPECT_FALSE(DescriptorChecksum("raw(\xc3\x9c)").has_value());
-  EXPECT_FALSE(DescriptorChecksum("raw(\n)").has_value());
+// True for pk(HEX), rawtr(HEX), multi(K,HEX,...) and addr(ADDRESS): the descriptors Core infers
+// from a script alone (no key origins, extended keys or WIF keys).
+bool IsPlainDescriptor(std::string_view text) {
+  const size_t open = text.find('(');
+  if (open == std::string_view::npos || !text.ends_with(")")) return false;
+  const std::string_view name = text.substr(0, open);
+  const std::string_view body = text.substr(open + 1, text.size() - open - 2);
+  auto all_of = [body](auto pred) {
+    return !body.empty() && std::all_of(body.begin(), body.end(), pred);
+  };
+  const auto hex_or_comma = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ',';
+  };
+  if (name == "pk" || name == "rawtr" || name == "multi") return all_of(hex_or_comma);
+  if (name == "addr")
+    return all_of([](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+  return false;
 }
 
 // Every BIP381-386 vector whose descriptor is what Core infers from its script alone (keys
 // given as hex, no origins): inferring the script gives back the descriptor.
 TEST(DescriptorFormatTest, InferDescriptorGivesBackPlainDescriptorsOfTheVectors) {
-  const std::regex plain(
-      R"(^(pk\((02|03)[0-9a-f]{64}\)|pk\(04[0-9a-f]{128}\)|rawtr\([0-9a-f]{64}\)|multi\(\d+(,(02|03)[0-9a-f]{64})+\)|addr\([A-Za-z0-9]+\))$)");
   int checked = 0;
   const nlohmann::json vectors = ReadVectors();
   for (const auto& [bip, spec] : vectors["bips"].items()) {
@@ -58,10 +51,10 @@ TEST(DescriptorFormatTest, InferDescriptorGivesBackPlainDescriptorsOfTheVectors)
       }
       std::string descriptor = v["descriptor"];
       descriptor = descriptor.substr(0, descriptor.find('#'));
-      if (!std::regex_match(descriptor, plain)) continue;
+      if (!IsPlainDescriptor(descriptor)) continue;
       const btc::Script script(*util::HexDecode(v["scripts"][0].get<std::string>()));
       const std::string inferred = InferDescriptor(script, btc::Network::kMainnet);
-      EXPECT_EQ(inferred, descriptor + "#" + *DescriptorChecksum(descriptor)) << "BIP" << bip;
+      EXPECT_EQ(inferred, descriptor + "#" + btc::DescriptorChecksum(descriptor)) << "BIP" << bip;
       ++checked;
     }
   }
@@ -72,7 +65,7 @@ TEST(DescriptorFormatTest, InferDescriptorFallsBackToRaw) {
   // OP_RETURN data and a bare public key of the wrong size have no other descriptor.
   const btc::Script nulldata(*util::HexDecode("6a0401020304"));
   EXPECT_EQ(InferDescriptor(nulldata, btc::Network::kMainnet),
-            "raw(6a0401020304)#" + *DescriptorChecksum("raw(6a0401020304)"));
+            "raw(6a0401020304)#" + btc::DescriptorChecksum("raw(6a0401020304)"));
   const btc::Script hybrid_key(*util::HexDecode(
       "4106a34b99f22c790c4e36b2b3c2c35a36db06226e41c692fc82b8b56ac1c540c5bd5b8dec5235a0fa8722476c"
       "7709c02559e3aa73aa03918ba2d492eea75abea235ac"));

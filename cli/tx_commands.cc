@@ -1,4 +1,4 @@
-// kinko tx decode | sighash: transactions in the shape of Bitcoin Core's RPCs.
+// kinko tx decode | sighash | verify: transactions in the shape of Bitcoin Core's RPCs.
 #include <CLI/CLI.hpp>
 #include <array>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "btc/address.h"
+#include "btc/interpreter.h"
 #include "btc/sighash.h"
 #include "btc/standard.h"
 #include "btc/transaction.h"
@@ -18,6 +19,8 @@
 #include "cli/script_format.h"
 #include "cli/tx_format.h"
 #include "crypto/hash.h"
+#include "crypto/rng.h"
+#include "crypto/secp256k1.h"
 #include "util/hex.h"
 
 namespace kinko::cli {
@@ -273,9 +276,14 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
 
   // The script whose kind decides: the spent script, or the redeem script of a P2SH input.
   btc::Script script = spent.script_pubkey;
+  bool missing_redeem_script = false;
   if (IsP2sh(script)) {
     std::optional<btc::Script> redeem = LastPush(in.script_sig);
-    if (redeem) script = *redeem;
+    if (redeem) {
+      script = *redeem;
+    } else {
+      missing_redeem_script = true;
+    }
   }
   std::optional<btc::WitnessProgram> program = btc::ParseWitnessProgram(script);
   // Only v1 programs of 32 bytes outside P2SH are taproot (BIP341).
@@ -313,7 +321,14 @@ util::Result<SighashPlan> PlanSighash(const btc::Transaction& tx, size_t index,
 
   switch (plan.version) {
     case btc::SigVersion::kBase:
-      if (!plan.script_code) plan.script_code = script;
+      if (plan.script_code) return plan;
+      if (missing_redeem_script) {
+        return util::InvalidArgumentError(
+            where +
+            ": spends P2SH but its scriptSig holds no redeem script; give --script-code "
+            "(and --sigversion witness_v0 for P2SH-wrapped segwit)");
+      }
+      plan.script_code = script;
       return plan;
     case btc::SigVersion::kWitnessV0:
       if (plan.script_code) return plan;
@@ -465,6 +480,38 @@ util::Result<CommandOutput> TxSighash(const SighashOptions& options) {
   return CommandOutput{.json = std::move(out)};
 }
 
+// ---------------------------------------------------------------------------------------------
+// tx verify
+
+struct VerifyOptions {
+  std::string hex;
+  std::string prevouts;
+  std::optional<std::string> flags;
+};
+
+util::Result<CommandOutput> TxVerify(const VerifyOptions& options) {
+  util::Result<btc::Transaction> tx = ParseTransactionArgument(options.hex);
+  if (!tx.ok()) return tx.status();
+  util::Result<std::vector<btc::TxOut>> spent = ParsePrevouts(options.prevouts, *tx);
+  if (!spent.ok()) return spent.status();
+  btc::VerifyFlags flags = btc::StandardVerifyFlags();
+  if (options.flags) {
+    util::Result<btc::VerifyFlags> parsed = btc::ParseVerifyFlags(*options.flags);
+    if (!parsed.ok()) return parsed.status().WithPrefix("--flags");
+    flags = *parsed;
+  }
+  crypto::SystemRng rng;
+  const crypto::Secp256k1Context ctx = crypto::Secp256k1Context::Create(rng);
+  const btc::TxVerifyResult result = btc::VerifyTransaction(ctx, *tx, *spent, flags);
+  Json out = Json::object();
+  out["valid"] = result.valid;
+  if (result.valid) return CommandOutput{.json = std::move(out)};
+  if (result.input) out["input"] = *result.input;
+  out["error"] = std::string(btc::ScriptErrorName(result.error));
+  out["detail"] = result.detail;
+  return CommandOutput{.json = std::move(out), .exit_code = kExitNegative};
+}
+
 }  // namespace
 
 void RegisterTxCommands(CLI::App& app, Dispatcher& dispatcher) {
@@ -515,6 +562,23 @@ void RegisterTxCommands(CLI::App& app, Dispatcher& dispatcher) {
                           "P2WSH witness script");
   sighash_cmd->callback(
       [&dispatcher, sighash] { dispatcher.Select([sighash] { return TxSighash(*sighash); }); });
+
+  auto verify = std::make_shared<VerifyOptions>();
+  CLI::App* verify_cmd = group->add_subcommand(
+      "verify",
+      "Verify every input's scripts against the outputs they spend. Prints {\"valid\": true} "
+      "(exit 0) or {\"valid\": false, \"input\", \"error\", \"detail\"} (exit 1)");
+  verify_cmd->add_option("HEX", verify->hex, "The serialized transaction, hex-encoded")->required();
+  verify_cmd
+      ->add_option("--prevouts", verify->prevouts,
+                   "JSON array, one per input in order: {\"txid\", \"vout\", \"scriptPubKey\" "
+                   "(hex), \"amount\" (satoshi)}; or @FILE")
+      ->required();
+  verify_cmd->add_option("--flags", verify->flags,
+                         "Comma-separated script verification flags (P2SH,WITNESS,...) or NONE; "
+                         "default: Bitcoin Core's standard flags");
+  verify_cmd->callback(
+      [&dispatcher, verify] { dispatcher.Select([verify] { return TxVerify(*verify); }); });
 }
 
 }  // namespace kinko::cli

@@ -427,6 +427,89 @@ function schnorrCases(count) {
   }
 }
 
+// Transactions signed with bitcoinjs-lib (its sighashes, ecpair's low-R ECDSA, tiny-secp256k1's
+// BIP340 with a BIP341-tweaked key) spending P2PKH, P2WPKH, P2SH-P2WPKH and P2TR key-path
+// outputs: kinko's interpreter must accept them under the standard flags, and must reject the
+// same transaction with one signature byte changed, naming that input.
+const p2pkhScript = (pubkey) => Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), bitcoin.crypto.hash160(pubkey), Buffer.from([0x88, 0xac])]);
+function signedSpendCases(count) {
+  const spendKinds = ['p2pkh', 'p2wpkh', 'p2sh-p2wpkh', 'p2tr'];
+  for (let i = 0; i < count; i++) {
+    const tx = randTransaction({ witness: false, anyVersion: false });
+    tx.version = randInt(1, 2);
+    for (const input of tx.ins) input.script = Buffer.alloc(0);
+    // CheckTransaction caps the outputs' total at 21 million BTC.
+    for (const output of tx.outs) output.value = randInt(0, 500000000000000);
+    // Spending a taproot output (BIP341) needs every spent output; all are generated here.
+    const spends = tx.ins.map(() => {
+      const key = ECPair.fromPrivateKey(randPrivateKey());
+      const kind = pick(spendKinds);
+      const amount = randInt(1000, 2100000000000000);
+      if (kind === 'p2pkh') return { kind, key, amount, script: p2pkhScript(key.publicKey) };
+      const wpkh = Buffer.concat([Buffer.from([0x00, 0x14]), bitcoin.crypto.hash160(key.publicKey)]);
+      if (kind === 'p2wpkh') return { kind, key, amount, script: wpkh };
+      if (kind === 'p2sh-p2wpkh') {
+        return { kind, key, amount, redeem: wpkh, script: Buffer.concat([Buffer.from([0xa9, 0x14]), bitcoin.crypto.hash160(wpkh), Buffer.from([0x87])]) };
+      }
+      // P2TR key path: Q = P + H_TapTweak(P)G (no script tree), signed with the tweaked key.
+      let secret = Buffer.from(key.privateKey);
+      if (key.publicKey[0] === 0x03) secret = Buffer.from(ecc.privateNegate(secret));
+      const internal = key.publicKey.subarray(1, 33);
+      const tweak = bitcoin.crypto.taggedHash('TapTweak', internal);
+      const output = ecc.xOnlyPointAddTweak(internal, tweak);
+      return { kind, key, amount, tweaked: Buffer.from(ecc.privateAdd(secret, tweak)), script: Buffer.concat([Buffer.from([0x51, 0x20]), Buffer.from(output.xOnlyPubkey)]) };
+    });
+    const scripts = spends.map((s) => s.script);
+    const amounts = spends.map((s) => s.amount);
+    const hashTypes = spends.map((s) => (s.kind === 'p2tr' ? pick(taprootHashTypes) : pick(legacyHashTypes)));
+    spends.forEach((s, n) => {
+      // SIGHASH_SINGLE without a matching output: legacy signs the "one" hash and BIP341 forbids
+      // it; use ALL there.
+      if ((hashTypes[n] & 0x03) === 0x03 && n >= tx.outs.length) hashTypes[n] = 0x01;
+    });
+    // Legacy sighashes blank every other input's scriptSig and BIP143/BIP341 commit to none,
+    // so the inputs can be signed in any order.
+    spends.forEach((s, n) => {
+      if (s.kind === 'p2sh-p2wpkh') tx.ins[n].script = pushData(s.redeem);
+    });
+    const signatures = [];
+    spends.forEach((s, n) => {
+      if (s.kind === 'p2pkh') {
+        const hash = tx.hashForSignature(n, s.script, hashTypes[n]);
+        signatures[n] = bitcoin.script.signature.encode(s.key.sign(hash, true), hashTypes[n]);
+      } else if (s.kind === 'p2tr') {
+        const hash = tx.hashForWitnessV1(n, scripts, amounts, hashTypes[n]);
+        const sig = Buffer.from(ecc.signSchnorr(hash, s.tweaked, randBytes(32)));
+        signatures[n] = hashTypes[n] === 0 ? sig : Buffer.concat([sig, Buffer.from([hashTypes[n]])]);
+      } else {
+        const hash = tx.hashForWitnessV0(n, p2pkhScript(s.key.publicKey), s.amount, hashTypes[n]);
+        signatures[n] = bitcoin.script.signature.encode(s.key.sign(hash, true), hashTypes[n]);
+      }
+    });
+    spends.forEach((s, n) => {
+      if (s.kind === 'p2pkh') tx.ins[n].script = Buffer.concat([pushData(signatures[n]), pushData(s.key.publicKey)]);
+      else if (s.kind === 'p2tr') tx.ins[n].witness = [signatures[n]];
+      else tx.ins[n].witness = [signatures[n], s.key.publicKey];
+    });
+    const prevouts = spends.map((s) => ({ script: hex(s.script), amount: s.amount }));
+    const kinds = spends.map((s) => s.kind).join(',');
+    addCase('verify signed', { op: 'verify', tx: tx.toHex(), prevouts }, (answer) => {
+      if (answer.valid !== true) throw new Error(`a valid spend (${kinds}) was rejected: input ${answer.input}: ${answer.script_error}`);
+    });
+    // The same transaction with one byte of one signature's S value changed.
+    const bad = randInt(0, tx.ins.length - 1);
+    const sig = Buffer.from(signatures[bad]);
+    sig[spends[bad].kind === 'p2tr' ? 40 : sig.length - 3] ^= 0x01;
+    if (spends[bad].kind === 'p2pkh') tx.ins[bad].script = Buffer.concat([pushData(sig), pushData(spends[bad].key.publicKey)]);
+    else tx.ins[bad].witness[0] = sig;
+    addCase('verify tampered', { op: 'verify', tx: tx.toHex(), prevouts }, (answer) => {
+      if (answer.valid !== false || answer.input !== bad) {
+        throw new Error(`a tampered signature on input ${bad} (${kinds}) gave valid=${answer.valid}, input ${answer.input}, ${answer.script_error}`);
+      }
+    });
+  }
+}
+
 // `kinko tx decode` (the command, JSON and all) against bitcoinjs-lib's view of the same
 // transaction: ids, sizes, every input and output field, addresses and amounts.
 const btcTextToSats = (text) => {
@@ -495,6 +578,7 @@ function main() {
   bip32Cases(120);
   ecdsaCases(200);
   schnorrCases(100);
+  signedSpendCases(100);
 
   const input = cases.map((c) => JSON.stringify(c.request)).join('\n') + '\n';
   const run = spawnSync(oraclePath, [], { input, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });

@@ -12,6 +12,7 @@
 //   bip32     {seed or xkey, path, network} -> {xprv (private keys), xpub}
 //   sign      {key, digest}               -> {der}
 //   schnorr   {key, msg, aux}             -> {sig}
+//   verify    {tx, prevouts [{script, amount}]} (standard flags) -> {valid, input, script_error}
 #include <cstdint>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 
 #include "btc/address.h"
 #include "btc/bip32.h"
+#include "btc/interpreter.h"
 #include "btc/sighash.h"
 #include "btc/transaction.h"
 #include "crypto/rng.h"
@@ -158,6 +160,21 @@ Json AnswerSchnorr(const Json& request, const crypto::Secp256k1Context& ctx) {
                           std::span<const uint8_t, 32>(aux.data(), 32)))}};
 }
 
+Json AnswerVerify(const Json& request, const crypto::Secp256k1Context& ctx) {
+  const btc::Transaction tx = Value(btc::Transaction::ParseHex(Field(request, "tx")), "tx");
+  std::vector<btc::TxOut> spent;
+  for (const Json& prevout : request.at("prevouts")) {
+    spent.push_back(btc::TxOut{.value = prevout.at("amount").get<int64_t>(),
+                               .script_pubkey = btc::Script(HexField(prevout, "script"))});
+  }
+  const btc::TxVerifyResult result =
+      btc::VerifyTransaction(ctx, tx, spent, btc::StandardVerifyFlags());
+  Json answer{{"valid", result.valid},
+              {"script_error", std::string(btc::ScriptErrorName(result.error))}};
+  if (result.input) answer["input"] = *result.input;
+  return answer;
+}
+
 Json Answer(const Json& request, const crypto::Secp256k1Context& ctx) {
   const std::string op = Field(request, "op");
   if (op == "tx") return AnswerTx(request);
@@ -166,6 +183,7 @@ Json Answer(const Json& request, const crypto::Secp256k1Context& ctx) {
   if (op == "bip32") return AnswerBip32(request, ctx);
   if (op == "sign") return AnswerSign(request, ctx);
   if (op == "schnorr") return AnswerSchnorr(request, ctx);
+  if (op == "verify") return AnswerVerify(request, ctx);
   throw std::runtime_error("unknown op " + op);
 }
 
