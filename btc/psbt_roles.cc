@@ -282,6 +282,149 @@ util::Result<Psbt> UpdatePsbt(Psbt psbt, const PsbtUpdateData& data,
   return psbt;
 }
 
+namespace {
+
+bool IsSegwitScript(const ScriptInfo& info) {
+  const Script& inner = info.redeem_script.has_value() ? *info.redeem_script : info.script_pubkey;
+  return ParseWitnessProgram(inner).has_value();
+}
+
+void ApplyToInput(const ScriptInfo& info, PsbtInput& input) {
+  MergeOptional(input.redeem_script, info.redeem_script);
+  MergeOptional(input.witness_script, info.witness_script);
+  for (const auto& [pubkey, origin] : info.bip32_derivations) {
+    input.bip32_derivations.emplace(pubkey, origin);
+  }
+  MergeOptional(input.tap_internal_key, info.tap_internal_key);
+  MergeOptional(input.tap_merkle_root, info.tap_merkle_root);
+  for (const TapLeafInfo& leaf : info.tap_leaves) {
+    input.tap_leaf_scripts.emplace(leaf.control_block,
+                                   std::make_pair(leaf.script, leaf.leaf_version));
+  }
+  for (const TapKeyOrigin& key : info.tap_bip32_derivations) {
+    input.tap_bip32_derivations.emplace(key.xonly_key, std::make_pair(key.leaf_hashes, key.origin));
+  }
+}
+
+void ApplyToOutput(const ScriptInfo& info, PsbtOutput& output) {
+  MergeOptional(output.redeem_script, info.redeem_script);
+  MergeOptional(output.witness_script, info.witness_script);
+  for (const auto& [pubkey, origin] : info.bip32_derivations) {
+    output.bip32_derivations.emplace(pubkey, origin);
+  }
+  MergeOptional(output.tap_internal_key, info.tap_internal_key);
+  if (output.tap_tree.empty()) {
+    for (const TapLeafInfo& leaf : info.tap_leaves) {
+      // BIP341 control block: 33 bytes, then one 32-byte hash per level below the root.
+      const auto depth = static_cast<uint8_t>((leaf.control_block.size() - 33) / 32);
+      output.tap_tree.emplace_back(depth, leaf.leaf_version, leaf.script);
+    }
+  }
+  for (const TapKeyOrigin& key : info.tap_bip32_derivations) {
+    output.tap_bip32_derivations.emplace(key.xonly_key,
+                                         std::make_pair(key.leaf_hashes, key.origin));
+  }
+}
+
+// Finds the expansion of one of `descriptors` that produces a script: first at the index the
+// derivations name, else by expanding indexes 0..range-1 once for all lookups.
+class DescriptorMatcher {
+ public:
+  DescriptorMatcher(const crypto::Secp256k1Context& ctx, std::vector<Descriptor> descriptors,
+                    uint32_t range)
+      : ctx_(ctx), descriptors_(std::move(descriptors)), range_(range) {}
+
+  util::Result<std::optional<ScriptInfo>> Find(const Script& script_pubkey,
+                                               const std::vector<KeyOrigin>& origins) {
+    for (const Descriptor& descriptor : descriptors_) {
+      std::optional<uint32_t> index = MatchScriptPubKey(ctx_, descriptor, script_pubkey, origins);
+      if (!index.has_value()) continue;
+      util::Result<ScriptInfo> info = descriptor.Expand(ctx_, *index);
+      if (!info.ok()) return info.status();
+      return std::optional<ScriptInfo>(std::move(*info));
+    }
+    if (!scanned_) {
+      scanned_ = true;
+      for (const Descriptor& descriptor : descriptors_) {
+        const uint32_t count = descriptor.IsRange() ? range_ : 1;
+        for (uint32_t i = 0; i < count; ++i) {
+          util::Result<ScriptInfo> info = descriptor.Expand(ctx_, i);
+          if (!info.ok()) return info.status();
+          Script key = info->script_pubkey;
+          by_script_.emplace(std::move(key), std::move(*info));
+        }
+      }
+    }
+    auto it = by_script_.find(script_pubkey);
+    if (it == by_script_.end()) return std::optional<ScriptInfo>();
+    return std::optional<ScriptInfo>(it->second);
+  }
+
+ private:
+  const crypto::Secp256k1Context& ctx_;
+  std::vector<Descriptor> descriptors_;
+  uint32_t range_;
+  bool scanned_ = false;
+  std::map<Script, ScriptInfo> by_script_;
+};
+
+template <typename Fields>
+std::vector<KeyOrigin> OriginsOf(const Fields& fields) {
+  std::vector<KeyOrigin> origins;
+  for (const auto& [pubkey, origin] : fields.bip32_derivations) origins.push_back(origin);
+  for (const auto& [xonly, derivation] : fields.tap_bip32_derivations) {
+    origins.push_back(derivation.second);
+  }
+  return origins;
+}
+
+}  // namespace
+
+util::Result<Psbt> UpdatePsbtWithDescriptor(const crypto::Secp256k1Context& ctx, Psbt psbt,
+                                            const Descriptor& descriptor,
+                                            std::span<const Transaction> previous_transactions,
+                                            const PsbtDescriptorUpdateOptions& options) {
+  util::Result<Transaction> unsigned_tx = psbt.GetUnsignedTx();
+  if (!unsigned_tx.ok()) return unsigned_tx.status();
+  const Transaction& tx = *unsigned_tx;
+  std::map<Txid, const Transaction*> by_txid;
+  for (const Transaction& prev : previous_transactions) {
+    by_txid.emplace(prev.ComputeTxid(), &prev);
+  }
+  DescriptorMatcher matcher(ctx, descriptor.SplitMultipath(), options.range);
+
+  for (size_t i = 0; i < psbt.inputs.size(); ++i) {
+    PsbtInput& input = psbt.inputs[i];
+    if (IsFinal(input)) continue;
+    const Outpoint& prevout = tx.inputs[i].prevout;
+    if (!input.non_witness_utxo.has_value()) {
+      auto it = by_txid.find(prevout.txid);
+      if (it != by_txid.end()) input.non_witness_utxo = *it->second;
+    }
+    util::Result<std::optional<TxOut>> spent = internal::SpentOutput(input, prevout, i);
+    if (!spent.ok()) return spent.status();
+    if (!spent->has_value()) continue;
+    util::Result<std::optional<ScriptInfo>> info =
+        matcher.Find((*spent)->script_pubkey, OriginsOf(input));
+    if (!info.ok()) return info.status();
+    if (!info->has_value()) continue;
+    ApplyToInput(**info, input);
+    if (IsSegwitScript(**info)) {
+      input.witness_utxo = **spent;
+      if (options.segwit_utxo == SegwitUtxoFields::kWitnessUtxoOnly) {
+        input.non_witness_utxo.reset();
+      }
+    }
+  }
+  for (size_t i = 0; i < psbt.outputs.size(); ++i) {
+    util::Result<std::optional<ScriptInfo>> info =
+        matcher.Find(tx.outputs[i].script_pubkey, OriginsOf(psbt.outputs[i]));
+    if (!info.ok()) return info.status();
+    if (info->has_value()) ApplyToOutput(**info, psbt.outputs[i]);
+  }
+  return psbt;
+}
+
 util::Result<Psbt> CombinePsbts(std::span<const Psbt> psbts) {
   if (psbts.empty()) return util::InvalidArgumentError("psbt combine: no psbt given");
   util::Result<Transaction> first_tx = psbts[0].GetUnsignedTx();
@@ -394,10 +537,15 @@ util::Result<PsbtFeeFacts> ComputeFeeFacts(const Psbt& psbt) {
       }
       continue;
     }
+    // The signatures present when they suffice (the size is then exact), else placeholders.
     std::optional<internal::InputSolution> solution;
     if (spent->has_value()) {
       solution = internal::SolveInput(input, (*spent)->script_pubkey,
-                                      internal::SignatureSource::kPlaceholders);
+                                      internal::SignatureSource::kPartialSignatures);
+      if (!solution.has_value()) {
+        solution = internal::SolveInput(input, (*spent)->script_pubkey,
+                                        internal::SignatureSource::kPlaceholders);
+      }
     }
     if (!solution.has_value()) {
       size_known = false;

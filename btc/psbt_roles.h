@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "btc/bip32.h"
+#include "btc/descriptor.h"
 #include "btc/psbt.h"
 #include "btc/script.h"
 #include "btc/transaction.h"
+#include "crypto/secp256k1.h"
 #include "util/result.h"
 
 namespace kinko::btc {
@@ -58,6 +60,27 @@ struct PsbtUpdateOptions {
 util::Result<Psbt> UpdatePsbt(Psbt psbt, const PsbtUpdateData& data,
                               const PsbtUpdateOptions& options = {});
 
+struct PsbtDescriptorUpdateOptions {
+  // For a ranged descriptor, the indexes 0 .. range-1 are tried for the scripts that the PSBT's
+  // own derivations do not place (Bitcoin Core's utxoupdatepsbt tries 0..1000 by default).
+  uint32_t range = 1001;
+  SegwitUtxoFields segwit_utxo = SegwitUtxoFields::kBoth;
+};
+
+// Updater from a wallet descriptor: sets each input's previous transaction from
+// `previous_transactions` (by txid) where missing; then, for every input whose spent output and
+// every output whose script `descriptor` produces (at the index its derivations name, found with
+// MatchScriptPubKey, or else at an index below options.range), fills in the redeem and witness
+// scripts, the BIP32 derivations, the taproot internal key, merkle root, leaf scripts (inputs),
+// tap tree (outputs) and taproot derivations, and, for segwit inputs, the witness UTXO. Fields
+// already present are kept. A multipath descriptor is used with each of its paths.
+// Fails with kInvalidArgument as GetUnsignedTx or Descriptor::Expand do (e.g. a hardened step
+// below an xpub), or when an input's previous transaction is not the one it spends.
+util::Result<Psbt> UpdatePsbtWithDescriptor(const crypto::Secp256k1Context& ctx, Psbt psbt,
+                                            const Descriptor& descriptor,
+                                            std::span<const Transaction> previous_transactions,
+                                            const PsbtDescriptorUpdateOptions& options = {});
+
 // Combiner: the union of `psbts`, which must describe the same unsigned transaction. Each field
 // present in any PSBT is present in the result; where two PSBTs give different values for one
 // key, the first one's is kept (as Bitcoin Core does). Unknown and proprietary pairs are kept,
@@ -99,9 +122,11 @@ struct PsbtFeeFacts {
   int64_t output_total = 0;
   // input_total - output_total, when input_total is known.
   std::optional<int64_t> fee;
-  // The final transaction's virtual size: exact for final inputs; for the others, as if
-  // finalized with signatures of the largest size (72-byte ECDSA, 64/65-byte Schnorr). nullopt
-  // when an input's final size cannot be told (unknown spent output or missing scripts).
+  // The final transaction's virtual size: exact for final inputs and for inputs whose
+  // signatures suffice; for the others, as if finalized with signatures of the largest size
+  // (72-byte ECDSA, 64/65-byte Schnorr) by every key, taproot by the key path when the internal
+  // key has a derivation (or there is no leaf), else by the leaf with the smallest witness.
+  // nullopt when an input's final size cannot be told (unknown spent output, missing scripts).
   std::optional<size_t> estimated_vsize;
   // fee * 1000 / estimated_vsize, rounded down (Bitcoin Core's CFeeRate(fee, vsize)): satoshi
   // per 1000 virtual bytes. Present when both are.

@@ -309,11 +309,6 @@ class InputSigner {
 
   util::Status SignP2tr(std::span<const uint8_t> output_key) {
     const uint32_t hash_type = input_.sighash_type.value_or(kSighashDefault);
-    if (hash_type != kSighashDefault && hash_type != kSighashAll && !options_.allow_any_sighash) {
-      return util::PermissionDeniedError("psbt input " + std::to_string(index_) +
-                                         ": sighash type " + std::to_string(hash_type) +
-                                         " is not SIGHASH_DEFAULT or SIGHASH_ALL");
-    }
     if (hash_type > 0xff) {
       return InputError(
           index_, "taproot sighash type " + std::to_string(hash_type) + " does not fit one byte");
@@ -369,6 +364,11 @@ class InputSigner {
 
   util::Result<std::vector<uint8_t>> SignSchnorr(const crypto::PrivateKey& key, uint32_t hash_type,
                                                  std::optional<TapLeafHash> leaf_hash) {
+    if (hash_type != kSighashDefault && hash_type != kSighashAll && !options_.allow_any_sighash) {
+      return util::PermissionDeniedError("psbt input " + std::to_string(index_) +
+                                         ": sighash type " + std::to_string(hash_type) +
+                                         " is not SIGHASH_DEFAULT or SIGHASH_ALL");
+    }
     TaprootSighashExtras extras;
     extras.leaf_hash = leaf_hash;
     util::Result<SighashBytes> sighash =

@@ -11,9 +11,9 @@
 // (nothing signed) when: a previous transaction is not the one spent, or disagrees with the
 // witness UTXO; only a witness UTXO is given for an output that is not segwit; a redeem script
 // does not hash to the spent P2SH output; a witness script does not hash to the P2WSH program;
-// a taproot internal key and merkle root do not give the spent output key; or the input asks
-// for a sighash type other than SIGHASH_ALL (and taproot's SIGHASH_DEFAULT) without
-// `allow_any_sighash`.
+// a taproot internal key and merkle root do not give the spent output key; or an input it
+// holds a key for asks for a sighash type other than SIGHASH_ALL (and taproot's
+// SIGHASH_DEFAULT) without `allow_any_sighash`.
 //
 // Thread-safe: PsbtSigningKeys is not thread-safe (one owner); SignPsbt is pure apart from
 // reading `keys`, and may run concurrently on different PSBTs with the same const keys.

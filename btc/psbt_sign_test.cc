@@ -373,5 +373,26 @@ TEST(PsbtSignTest, TaprootSighashAllAddsTheTypeByte) {
   ExpectFinalTransactionVerifies(f, signed_psbt->psbt);
 }
 
+TEST(PsbtSignTest, TaprootSighashSingleRefusedOnlyWhereTheSignerSigns) {
+  Fixture f;
+  Psbt psbt = f.psbt;
+  psbt.inputs[6].sighash_type = kSighashSingle;
+  PsbtSigningKeys keys;
+  ASSERT_TRUE(keys.AddExtendedKey(f.master.Clone(), std::nullopt).ok());
+  util::Result<PsbtSignResult> refused = SignPsbt(Ctx(), psbt, keys);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), util::StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.status().message(), HasSubstr("psbt input 6: sighash type 3"));
+
+  // A signer without the key of input 6 signs the rest.
+  PsbtSigningKeys other;
+  util::Result<ExtendedKey> key2 = f.master.DerivePath(Ctx(), KeyPath{{0, 2}});
+  ASSERT_TRUE(key2.ok());
+  other.AddKey(Ctx(), crypto::CopyPrivateKey(*key2->private_key()));
+  util::Result<PsbtSignResult> signed_psbt = SignPsbt(Ctx(), psbt, other);
+  ASSERT_TRUE(signed_psbt.ok()) << signed_psbt.status();
+  EXPECT_EQ(signed_psbt->signatures_added, 2u);  // Inputs 2 (P2WPKH) and 5 (P2SH multisig).
+}
+
 }  // namespace
 }  // namespace kinko::btc

@@ -52,6 +52,7 @@ int MainOrThrow(int argc, char** argv) {
   RegisterDescriptorCommands(app, dispatcher);
   RegisterIdentityCommands(app, dispatcher);
   RegisterIntentCommands(app, dispatcher);
+  RegisterPsbtCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

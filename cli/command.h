@@ -63,6 +63,7 @@ void RegisterScriptCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterDescriptorCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterIdentityCommands(CLI::App& app, Dispatcher& dispatcher);  // After RegisterKeyCommands.
 void RegisterIntentCommands(CLI::App& app, Dispatcher& dispatcher);
+void RegisterPsbtCommands(CLI::App& app, Dispatcher& dispatcher);
 
 // Decodes the hex text of the argument or option `what` ("HEX", "--leaf-hash").
 // Fails with kInvalidArgument "`what`: <hex error>".

@@ -17,6 +17,7 @@
 #include "cli/command.h"
 #include "cli/descriptor_format.h"
 #include "cli/script_format.h"
+#include "cli/tx_format.h"
 #include "crypto/hash.h"
 #include "crypto/rng.h"
 #include "crypto/secp256k1.h"
@@ -39,8 +40,10 @@ util::Result<btc::Network> ParseNetworkOption(const std::string& name) {
   return network;
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
-// tx decode
+// tx decode (also used by psbt decode, through cli/tx_format.h)
 
 // Bitcoin Core's ScriptToUniv(script, include_hex=true, include_address=true).
 Json ScriptPubKeyJson(const btc::Script& script, btc::Network network) {
@@ -105,6 +108,8 @@ Json TransactionJson(const btc::Transaction& tx, btc::Network network) {
   out["vout"] = std::move(vout);
   return out;
 }
+
+namespace {
 
 struct DecodeOptions {
   std::string hex;

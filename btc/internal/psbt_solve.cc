@@ -13,8 +13,9 @@ namespace {
 
 using Stack = std::vector<std::vector<uint8_t>>;
 
-// Largest signatures: a low-R DER ECDSA signature is at most 71 bytes (DESIGN.md section 10),
-// plus the sighash byte; a BIP340 signature is 64 bytes, plus a sighash byte unless DEFAULT.
+// Largest signatures: a low-S DER ECDSA signature is at most 71 bytes (70 with low-R grinding,
+// DESIGN.md section 10), plus the sighash byte; a BIP340 signature is 64 bytes, plus a sighash
+// byte unless DEFAULT.
 constexpr size_t kPlaceholderEcdsaSize = 72;
 constexpr size_t kTaprootLeafVersion = 0xc0;
 

@@ -31,7 +31,8 @@ util::Result<std::optional<TxOut>> SpentOutput(const PsbtInput& input, const Out
 enum class SignatureSource {
   kPartialSignatures,  // The input's partial_sigs, tap_key_sig and tap_script_sigs.
   kPlaceholders,       // Every key signs, with a signature of the largest size: 72 bytes for
-                       // ECDSA (71-byte low-R DER and the sighash byte), 64 or 65 for Schnorr.
+                       // ECDSA (71-byte low-S DER, as without low-R grinding, and the sighash
+                       // byte), 64 or 65 for Schnorr.
 };
 
 // The final scriptSig and witness stack of an input.
