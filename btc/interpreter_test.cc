@@ -21,8 +21,8 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using Witness = std::vector<Bytes>;
 
-constexpr uint8_t kOp0 = 0x00, kOp1 = 0x51, kOp2 = 0x52, kOpIf = 0x63, kOpNotIf = 0x64,
-                  kOpEndIf = 0x68, kOpDup = 0x76, kOpNot = 0x91, kOpEqual = 0x87, kOpHash160 = 0xa9,
+constexpr uint8_t kOp0 = 0x00, kOp1 = 0x51, kOp2 = 0x52, kOpIf = 0x63, kOpEndIf = 0x68,
+                  kOpDup = 0x76, kOpNot = 0x91, kOpEqual = 0x87, kOpHash160 = 0xa9,
                   kOpCheckSig = 0xac, kOpCheckSigVerify = 0xad, kOpCheckMultiSig = 0xae,
                   kOpCodeSeparator = 0xab, kOpNop = 0x61, kOpNop10 = 0xb9, kOpCltv = 0xb1,
                   kOpCsv = 0xb2, kOpCheckSigAdd = 0xba, kOpEqualVerify = 0x88;

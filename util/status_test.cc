@@ -38,7 +38,7 @@ TEST(StatusTest, EveryCodeHasAName) {
 }
 
 TEST(StatusDeathTest, ErrorWithOkCodeAborts) {
-  EXPECT_DEATH(Status(StatusCode::kOk, "x"), "CHECK failed");
+  EXPECT_DEATH((void)Status(StatusCode::kOk, "x"), "CHECK failed");
 }
 
 TEST(ResultTest, HoldsValue) {
@@ -60,7 +60,7 @@ TEST(ResultDeathTest, ValueOfErrorAborts) {
 }
 
 TEST(ResultDeathTest, OkStatusAsErrorAborts) {
-  EXPECT_DEATH(Result<int>{OkStatus()}, "CHECK failed");
+  EXPECT_DEATH((void)Result<int>{OkStatus()}, "CHECK failed");
 }
 
 }  // namespace
