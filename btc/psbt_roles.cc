@@ -206,6 +206,27 @@ void MergeOutput(PsbtOutput& into, const PsbtOutput& from) {
 
 // BIP174 finalizer: all but the UTXOs, unknown pairs and (BIP370) the fields that define the
 // transaction are cleared once the final scripts are set.
+using TransactionsByTxid = std::map<Txid, const Transaction*>;
+
+TransactionsByTxid IndexByTxid(std::span<const Transaction> transactions) {
+  TransactionsByTxid by_txid;
+  for (const Transaction& tx : transactions) by_txid.emplace(tx.ComputeTxid(), &tx);
+  return by_txid;
+}
+
+// The updaters' common first step for input `index`: attach the previous transaction it spends
+// when one was given and the input has none, then return the output it spends (nullopt when
+// the PSBT does not say).
+util::Result<std::optional<TxOut>> AttachSpentOutput(PsbtInput& input, const Outpoint& prevout,
+                                                     size_t index,
+                                                     const TransactionsByTxid& by_txid) {
+  if (!input.non_witness_utxo.has_value()) {
+    auto it = by_txid.find(prevout.txid);
+    if (it != by_txid.end()) input.non_witness_utxo = *it->second;
+  }
+  return internal::SpentOutput(input, prevout, index);
+}
+
 void SetFinal(PsbtInput& input, internal::InputSolution solution) {
   PsbtInput final_input;
   final_input.non_witness_utxo = std::move(input.non_witness_utxo);
@@ -243,20 +264,13 @@ util::Result<Psbt> UpdatePsbt(Psbt psbt, const PsbtUpdateData& data,
   util::Result<Transaction> unsigned_tx = psbt.GetUnsignedTx();
   if (!unsigned_tx.ok()) return unsigned_tx.status();
   const Transaction& tx = *unsigned_tx;
-  std::map<Txid, const Transaction*> by_txid;
-  for (const Transaction& prev : data.previous_transactions) {
-    by_txid.emplace(prev.ComputeTxid(), &prev);
-  }
+  const TransactionsByTxid by_txid = IndexByTxid(data.previous_transactions);
 
   for (size_t i = 0; i < psbt.inputs.size(); ++i) {
     PsbtInput& input = psbt.inputs[i];
     if (IsFinal(input)) continue;
-    const Outpoint& prevout = tx.inputs[i].prevout;
-    if (!input.non_witness_utxo.has_value()) {
-      auto it = by_txid.find(prevout.txid);
-      if (it != by_txid.end()) input.non_witness_utxo = *it->second;
-    }
-    util::Result<std::optional<TxOut>> spent = internal::SpentOutput(input, prevout, i);
+    util::Result<std::optional<TxOut>> spent =
+        AttachSpentOutput(input, tx.inputs[i].prevout, i, by_txid);
     if (!spent.ok()) return spent.status();
     if (!spent->has_value()) continue;
     ScriptFields fields = CollectScriptFields(data, (*spent)->script_pubkey, input.redeem_script,
@@ -387,21 +401,14 @@ util::Result<Psbt> UpdatePsbtWithDescriptor(const crypto::Secp256k1Context& ctx,
   util::Result<Transaction> unsigned_tx = psbt.GetUnsignedTx();
   if (!unsigned_tx.ok()) return unsigned_tx.status();
   const Transaction& tx = *unsigned_tx;
-  std::map<Txid, const Transaction*> by_txid;
-  for (const Transaction& prev : previous_transactions) {
-    by_txid.emplace(prev.ComputeTxid(), &prev);
-  }
+  const TransactionsByTxid by_txid = IndexByTxid(previous_transactions);
   DescriptorMatcher matcher(ctx, descriptor.SplitMultipath(), options.range);
 
   for (size_t i = 0; i < psbt.inputs.size(); ++i) {
     PsbtInput& input = psbt.inputs[i];
     if (IsFinal(input)) continue;
-    const Outpoint& prevout = tx.inputs[i].prevout;
-    if (!input.non_witness_utxo.has_value()) {
-      auto it = by_txid.find(prevout.txid);
-      if (it != by_txid.end()) input.non_witness_utxo = *it->second;
-    }
-    util::Result<std::optional<TxOut>> spent = internal::SpentOutput(input, prevout, i);
+    util::Result<std::optional<TxOut>> spent =
+        AttachSpentOutput(input, tx.inputs[i].prevout, i, by_txid);
     if (!spent.ok()) return spent.status();
     if (!spent->has_value()) continue;
     util::Result<std::optional<ScriptInfo>> info =
