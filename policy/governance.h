@@ -1,0 +1,107 @@
+// Governance: which signed policy is in force, and how a new one replaces it (DESIGN.md
+// section 5 step 2; doc/policy.md "Changing a policy").
+//
+// The first policy is installed with the admin keys and threshold pinned at installation. Each
+// later policy must be signed by at least the threshold of the admins of the latest accepted
+// policy (counting each admin key once, ignoring signatures by other keys), carry a greater
+// sequence number, and name the latest accepted policy's digest as its predecessor.
+//
+// Whether a change tightens or loosens is computed (Compare), never declared. A change that only
+// tightens relative to the policy in force takes effect at once (and supersedes any pending
+// one). Any change that loosens anything becomes pending and takes effect when the in-force
+// policy's activation_delay has passed since it was accepted; a newer accepted policy restarts
+// that clock. New address-book entries are loosening, so they become usable only after the delay.
+//
+// Thread-safe: pure functions and immutable values.
+#ifndef KINKO_POLICY_GOVERNANCE_H_
+#define KINKO_POLICY_GOVERNANCE_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/identity.h"
+#include "policy/policy.h"
+#include "util/result.h"
+
+namespace kinko::policy {
+
+// DO NOT CHANGE the names (ChangeEffectName): they appear in `kinko policy diff` output.
+enum class ChangeEffect {
+  kTightens,  // "tightens": allows nothing the old policy did not.
+  kLoosens,   // "loosens": may allow something the old policy did not.
+  kNeutral,   // "neutral": changes no decision (sequence, predecessor, key renamed ...).
+};
+
+std::string_view ChangeEffectName(ChangeEffect effect);
+
+// One line of a policy diff: what changed (a path such as "limits.per_transaction",
+// "rule 'x'.approvals", "address_book 'cold-storage' bc1q..."), the old and new values as a
+// human reads them ("" when absent), its effect and why ("lower limit", "new destination",
+// "intents it matched fall through to rule 'y', which allows").
+struct Change {
+  std::string path;
+  std::string before;
+  std::string after;
+  ChangeEffect effect = ChangeEffect::kNeutral;
+  std::string reason;
+};
+
+// Every difference between `before` and `after`, in a stable order (governance, keys, groups,
+// address book, limits, rules), each classified. The classification is sound: when no change is
+// kLoosens, every request that `after` allows, `before` allows too (for every intent, approval
+// set, velocity state and time). It may be cautious: some changes that cannot in fact allow
+// more are still classified kLoosens, and doc/policy.md lists which changes count as tightening.
+std::vector<Change> Compare(const Policy& before, const Policy& after);
+
+// True when some change is kLoosens.
+bool Loosens(const std::vector<Change>& changes);
+
+// OK when at least `threshold` distinct keys among `admins` signed `policy` (signatures by
+// other keys are ignored; each verified when the SignedPolicy was decoded). Fails with
+// kPermissionDenied "policy has N of the M admin signatures it needs (signed by: labels...)"
+// naming the admins that signed.
+util::Status CheckAdminSignatures(const SignedPolicy& policy, std::span<const KeyId> admins,
+                                  uint32_t threshold);
+
+// The governance state of one signer: the policy in force and, perhaps, a pending one.
+struct GovernanceState {
+  SignedPolicy active;
+  uint64_t active_since = 0;  // When `active` took effect.
+  std::optional<SignedPolicy> pending;
+  uint64_t pending_from = 0;  // When `pending` takes effect (if it is still pending then).
+};
+
+// Installs the first policy. Fails with kInvalidArgument when it names a predecessor, and with
+// kPermissionDenied when it lacks `threshold` signatures of `admins` (the keys pinned at
+// installation).
+util::Result<GovernanceState> Install(SignedPolicy first, std::span<const KeyId> admins,
+                                      uint32_t threshold, uint64_t now);
+
+// What a proposal did: took effect at once or became pending, and the classified changes.
+struct Acceptance {
+  GovernanceState state;
+  bool immediate = false;
+  uint64_t effective_from = 0;
+  std::vector<Change> changes;  // Compare(in force, proposed).
+};
+
+// Accepts `next` as the successor of the latest accepted policy (pending if any, else active)
+// at `now`, after first promoting a pending policy whose time has come. Fails with
+// kFailedPrecondition "stale sequence N: the current policy has sequence M" or "predecessor
+// X is not the current policy Y", and kPermissionDenied for missing admin signatures (the
+// latest accepted policy's admins and threshold).
+util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now);
+
+// The state at `now`: a pending policy whose time has come becomes active.
+GovernanceState Advance(const GovernanceState& state, uint64_t now);
+
+// The policy in force at `now` (Advance(state, now).active).
+const SignedPolicy& InForce(const GovernanceState& state, uint64_t now);
+
+}  // namespace kinko::policy
+
+#endif  // KINKO_POLICY_GOVERNANCE_H_
