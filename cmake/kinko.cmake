@@ -29,9 +29,12 @@ function(kinko_layer_deps name out)
     string(REGEX REPLACE "^${name}:[ ]*" "" rest "${line}")
     string(REGEX MATCHALL "[a-z]+" names "${rest}")
     foreach(dep ${names})
-      # A component declared in layers.txt whose directory is not built yet is skipped.
       if(TARGET kinko_${dep})
         list(APPEND deps kinko_${dep})
+      else()
+        # A component declared in layers.txt that does not exist yet: link what it may use.
+        kinko_layer_deps(${dep} indirect)
+        list(APPEND deps ${indirect})
       endif()
     endforeach()
   endif()
