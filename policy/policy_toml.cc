@@ -306,6 +306,7 @@ util::Result<std::vector<std::string>> Compiler::Names(
   util::Result<const toml::array*> array = Array(node, path);
   if (!array.ok()) return array.status();
   std::vector<std::string> names;
+  std::set<std::string> seen;
   for (size_t i = 0; i < (*array)->size(); ++i) {
     const toml::node& item = *(*array)->get(i);
     const std::string item_path = std::string(path) + "[" + std::to_string(i) + "]";
@@ -314,7 +315,7 @@ util::Result<std::vector<std::string>> Compiler::Names(
     if (const std::string problem = check(*name); !problem.empty()) {
       return Error(item, item_path, problem);
     }
-    if (std::find(names.begin(), names.end(), *name) != names.end()) {
+    if (!seen.insert(*name).second) {
       return Error(item, item_path, "'" + *name + "' is listed twice");
     }
     names.push_back(std::move(*name));
