@@ -548,10 +548,10 @@ class Differ final {
   }
 
   // Groups by name, members compared by key id. A group's effect is the effect on the rules
-  // that use it: a member added to a group that approves is another approver (loosens); a
-  // member removed from a group that approves no longer vetoes by rejecting (loosens, unless
-  // the key is gone from the policy); a change of a group in `requesters` is analysed with the
-  // rules (FindRuleProblems).
+  // that use it, as FindRuleProblems finds it: typically a member added to a group that
+  // approves is another approver (loosens); a member removed from a group that approves no
+  // longer vetoes by rejecting (loosens, unless the key is gone from the policy); a member
+  // added to or removed from a group in `requesters` changes which rule decides its intents.
   void CompareGroups() {
     std::set<std::string> names;
     for (const Group& g : b_.groups) names.insert(g.name);
@@ -572,6 +572,10 @@ class Differ final {
         Add(path, b_text, a_text, ChangeEffect::kNeutral, "group used by no rule");
         continue;
       }
+      if (bg != nullptr && ag != nullptr && b_members == a_members) {
+        Add(path, b_text, a_text, ChangeEffect::kNeutral, "same keys, renamed");
+        continue;
+      }
       std::vector<std::string> gained, lost;
       for (const KeyId& id : a_members) {
         if (!b_members.contains(id)) gained.push_back(Quoted(KeyLabelOr(after_, id)));
@@ -586,16 +590,16 @@ class Differ final {
                (problem.before_index.has_value() &&
                 RuleRefersToGroup(b_.rules[*problem.before_index], name));
       });
-      if (!gained.empty() && GroupUsedInApprovals(a_, name)) {
+      if (p == nullptr) {
+        Add(path, b_text, a_text, ChangeEffect::kTightens, "allows nothing new");
+      } else if (!gained.empty() && GroupUsedInApprovals(a_, name)) {
         Add(path, b_text, a_text, ChangeEffect::kLoosens,
             "another approver: " + Join(gained) + " may approve for " + Quoted(name));
       } else if (!lost.empty() && GroupUsedInApprovals(b_, name)) {
         Add(path, b_text, a_text, ChangeEffect::kLoosens,
             "a reject by " + Join(lost) + " no longer refuses");
-      } else if (p != nullptr) {
-        Add(path, b_text, a_text, ChangeEffect::kLoosens, p->reason);
       } else {
-        Add(path, b_text, a_text, ChangeEffect::kTightens, "allows nothing new");
+        Add(path, b_text, a_text, ChangeEffect::kLoosens, p->reason);
       }
     }
   }
