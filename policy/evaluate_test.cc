@@ -313,9 +313,9 @@ TEST(EvaluateTest, RuleConditions) {
          r.wallets = {"hot"};
          r.requesters = {"traders"};
          r.destination.kind = DestinationKind::kAddressBook;
-         r.amount_min = Btc("0.5");
-         r.amount_max = Btc("0.5");
-         r.outputs_max = 0;
+         r.amount_min = Btc("0.4");
+         r.amount_max = Sats(49999999);
+         r.outputs_max = 1;
        },
        no_change, false},
   };
@@ -394,7 +394,7 @@ TEST(EvaluateTest, IntentChecks) {
        },
        kNow,
        RefusalCode::kWrongNetwork,
-       {"network testnet", "the policy's is mainnet"}},
+       {"network test, the policy's is main"}},
       {"last second before expiry", [](IntentFields&) {}, kExpires - 1, std::nullopt, {}},
       {"expired",
        [](IntentFields&) {},
@@ -825,7 +825,9 @@ TEST(EvaluateTest, TransactionFees) {
        std::nullopt},
       {"above the intent's rate by a fraction", no_limits,
        [](FeeCeiling& c) { c.max_rate_sat_per_kvb = 9991; }, 10001, 1001, "max_rate", 0},
-      {"a huge size does not overflow", policy_rate(1), base_ceiling, 1000,
+      {"a huge size does not overflow the policy's rate", policy_rate(1), no_intent_rate, 1000,
+       std::numeric_limits<uint64_t>::max(), std::nullopt, std::nullopt},
+      {"a huge size does not overflow the intent's rate", no_limits, base_ceiling, 1000,
        std::numeric_limits<uint64_t>::max(), std::nullopt, std::nullopt},
       {"at the policy's fee_max", [](Limits& l) { l.fee_max = Sats(1000); }, base_ceiling, 1000,
        100, std::nullopt, std::nullopt},
