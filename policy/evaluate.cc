@@ -394,7 +394,8 @@ std::variant<IntentDecision, Verdict> EvaluateIntent(size_t index, const IntentW
   return Refuse(RefusalCode::kNoMatchingRule, index, "", "",
                 IntentName(index, intent) + ": no rule matches (wallet " + f.wallet +
                     ", requester " + KeyName(policy, f.requester) + ", " + Btc(intent.total()) +
-                    " to " + std::to_string(f.outputs.size()) + " outputs)");
+                    " to " + std::to_string(f.outputs.size()) +
+                    (f.outputs.size() == 1 ? " output)" : " outputs)"));
 }
 
 // True when fee * 1000 / vsize > max_rate (sat/kvB), exactly: fee * 1000 > max_rate * vsize.
@@ -445,9 +446,13 @@ int64_t UsedInWindow(const VelocityState& velocity, std::string_view wallet, uin
 // Step 9: the transaction's fee and fee rate against the policy's and every intent's ceiling.
 std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& request,
                                         const Limits& limits, const TransactionFacts& tx) {
+  // "fee 0.00010001 BTC for 1001 vB (more than 9.991 sat/vB)": the rate shown is exact, or
+  // says that it was rounded down.
   const auto paid = [&] {
+    const uint64_t scaled_fee = static_cast<uint64_t>(tx.fee.sats()) * 1000;
     return "fee " + Btc(tx.fee) + " for " + std::to_string(tx.vsize) + " vB (" +
-           FeeRateText(static_cast<uint64_t>(tx.fee.sats()) * 1000 / tx.vsize) + " rounded down)";
+           (scaled_fee % tx.vsize == 0 ? "" : "more than ") + FeeRateText(scaled_fee / tx.vsize) +
+           ")";
   };
   if (limits.fee_max.has_value() && tx.fee > *limits.fee_max) {
     return Refuse(RefusalCode::kFeeCeilingExceeded, std::nullopt, "", "fee_max",

@@ -365,8 +365,9 @@ TEST(EvaluateTest, NoMatchingRuleIsRefused) {
   fields.rules[0].wallets = {"cold"};
   const Policy policy = MakePolicy(fields);
   const Verdict verdict = EvaluateOne(WithApprovals(Sign(BaseIntent()), policy, {}), policy);
-  EXPECT_TRUE(IsRefused(verdict, RefusalCode::kNoMatchingRule, 0,
-                        {"no rule matches", "wallet hot", "requester alice", "0.50000000 BTC"}));
+  EXPECT_TRUE(IsRefused(
+      verdict, RefusalCode::kNoMatchingRule, 0,
+      {"no rule matches", "wallet hot", "requester alice", "0.50000000 BTC to 1 output)"}));
   EXPECT_TRUE(verdict.refusal->rule.empty());
 }
 
@@ -855,6 +856,22 @@ TEST(EvaluateTest, TransactionFees) {
       EXPECT_EQ(verdict.refusal->limit, *c.refused_limit);
     }
   }
+}
+
+TEST(EvaluateTest, FeeRateInRefusalIsExactOrSaysRounded) {
+  PolicyFields fields = BaseFields();
+  fields.limits.fee_rate_max_sat_per_kvb = 9991;
+  const Policy policy = MakePolicy(fields);
+  IntentFields intent = BaseIntent();
+  intent.fee.max_rate_sat_per_kvb = 9991;
+  const std::vector<IntentWithApprovals> request = {WithApprovals(Sign(intent), policy, {})};
+  EXPECT_TRUE(IsRefused(
+      Evaluate(request, policy, {}, kNow, TransactionFacts{.fee = Sats(10001), .vsize = 1001}),
+      RefusalCode::kFeeCeilingExceeded, std::nullopt,
+      {"fee 0.00010001 BTC for 1001 vB (more than 9.991 sat/vB)", "fee_rate_max 9.991 sat/vB"}));
+  EXPECT_TRUE(IsRefused(
+      Evaluate(request, policy, {}, kNow, TransactionFacts{.fee = Sats(10000), .vsize = 1000}),
+      RefusalCode::kFeeCeilingExceeded, std::nullopt, {"for 1000 vB (10 sat/vB)"}));
 }
 
 // Step 8: windows of 1 hour (max 0.6 BTC) and 1 day (max 1 BTC) per wallet. The request pays
