@@ -10,7 +10,6 @@
 #include <variant>
 #include <vector>
 
-#include "policy/policy_toml.h"
 #include "util/check.h"
 #include "util/hex.h"
 
@@ -57,6 +56,30 @@ namespace {
 constexpr size_t kKeyIdPrefixSize = 8;
 
 std::string Btc(btc::Amount amount) { return amount.ToBtcString() + " BTC"; }
+
+// The notation of FormatDuration (policy/policy_toml.h): the largest unit that divides
+// `seconds` exactly, 86400 -> "1d", 5400 -> "90m". TODO(#policy-toml): use FormatDuration once
+// policy_toml.cc exists.
+std::string DurationText(uint64_t seconds) {
+  constexpr std::pair<uint64_t, char> kUnits[] = {
+      {7 * 86400, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}};
+  for (const auto& [size, unit] : kUnits) {
+    if (seconds % size == 0) return std::to_string(seconds / size) + unit;
+  }
+  return std::to_string(seconds) + 's';
+}
+
+// The notation of FormatFeeRate (policy/policy_toml.h): 12500 sat/kvB -> "12.5 sat/vB".
+// TODO(#policy-toml): use FormatFeeRate once policy_toml.cc exists.
+std::string FeeRateText(uint64_t sat_per_kvb) {
+  std::string text = std::to_string(sat_per_kvb / 1000);
+  if (const uint64_t milli = sat_per_kvb % 1000; milli != 0) {
+    std::string fraction = std::to_string(1000 + milli).substr(1);  // Three digits.
+    while (fraction.back() == '0') fraction.pop_back();
+    text += "." + fraction;
+  }
+  return text + " sat/vB";
+}
 
 // "intent 0 (id 00112233445566778899aabbccddeeff)".
 std::string IntentName(size_t index, const Intent& intent) {
@@ -371,7 +394,8 @@ std::variant<IntentDecision, Verdict> EvaluateIntent(size_t index, const IntentW
   return Refuse(RefusalCode::kNoMatchingRule, index, "", "",
                 IntentName(index, intent) + ": no rule matches (wallet " + f.wallet +
                     ", requester " + KeyName(policy, f.requester) + ", " + Btc(intent.total()) +
-                    " to " + std::to_string(f.outputs.size()) + " outputs)");
+                    " to " + std::to_string(f.outputs.size()) +
+                    (f.outputs.size() == 1 ? " output)" : " outputs)"));
 }
 
 // True when fee * 1000 / vsize > max_rate (sat/kvB), exactly: fee * 1000 > max_rate * vsize.
@@ -398,9 +422,9 @@ std::optional<Verdict> CheckIntentCeilings(const std::vector<IntentWithApprovals
         *ceiling.max_rate_sat_per_kvb > *limits.fee_rate_max_sat_per_kvb) {
       return Refuse(RefusalCode::kFeeCeilingExceeded, index, "", "fee_rate_max",
                     IntentName(index, intent) + ": max_rate " +
-                        FormatFeeRate(*ceiling.max_rate_sat_per_kvb) +
+                        FeeRateText(*ceiling.max_rate_sat_per_kvb) +
                         " is above the policy's fee_rate_max " +
-                        FormatFeeRate(*limits.fee_rate_max_sat_per_kvb));
+                        FeeRateText(*limits.fee_rate_max_sat_per_kvb));
     }
   }
   return std::nullopt;
@@ -422,9 +446,13 @@ int64_t UsedInWindow(const VelocityState& velocity, std::string_view wallet, uin
 // Step 9: the transaction's fee and fee rate against the policy's and every intent's ceiling.
 std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& request,
                                         const Limits& limits, const TransactionFacts& tx) {
+  // "fee 0.00010001 BTC for 1001 vB (more than 9.991 sat/vB)": the rate shown is exact, or
+  // says that it was rounded down.
   const auto paid = [&] {
+    const uint64_t scaled_fee = static_cast<uint64_t>(tx.fee.sats()) * 1000;
     return "fee " + Btc(tx.fee) + " for " + std::to_string(tx.vsize) + " vB (" +
-           FormatFeeRate(static_cast<uint64_t>(tx.fee.sats()) * 1000 / tx.vsize) + " rounded down)";
+           (scaled_fee % tx.vsize == 0 ? "" : "more than ") + FeeRateText(scaled_fee / tx.vsize) +
+           ")";
   };
   if (limits.fee_max.has_value() && tx.fee > *limits.fee_max) {
     return Refuse(RefusalCode::kFeeCeilingExceeded, std::nullopt, "", "fee_max",
@@ -444,7 +472,7 @@ std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& 
       RateAbove(tx.fee, tx.vsize, *limits.fee_rate_max_sat_per_kvb)) {
     return Refuse(RefusalCode::kFeeCeilingExceeded, std::nullopt, "", "fee_rate_max",
                   "transaction: " + paid() + " is above the policy's fee_rate_max " +
-                      FormatFeeRate(*limits.fee_rate_max_sat_per_kvb));
+                      FeeRateText(*limits.fee_rate_max_sat_per_kvb));
   }
   for (size_t index = 0; index < request.size(); ++index) {
     const Intent& intent = request[index].intent.intent();
@@ -452,7 +480,7 @@ std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& 
     if (max_rate.has_value() && RateAbove(tx.fee, tx.vsize, *max_rate)) {
       return Refuse(RefusalCode::kFeeCeilingExceeded, index, "", "max_rate",
                     IntentName(index, intent) + ": transaction " + paid() +
-                        " is above the intent's max_rate " + FormatFeeRate(*max_rate));
+                        " is above the intent's max_rate " + FeeRateText(*max_rate));
     }
   }
   return std::nullopt;
@@ -521,7 +549,7 @@ Verdict Evaluate(const std::vector<IntentWithApprovals>& request, const Policy& 
     for (const Window& window : limits.windows) {
       const int64_t used = UsedInWindow(velocity, wallet, window.duration, now, window.max);
       if (used + amount.sats() > window.max.sats()) {
-        const std::string limit = "window " + FormatDuration(window.duration);
+        const std::string limit = "window " + DurationText(window.duration);
         // `used` may have stopped adding just past the max: say so rather than print a partial
         // sum as if it were the whole.
         const std::string used_text = used > window.max.sats()

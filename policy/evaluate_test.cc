@@ -313,9 +313,9 @@ TEST(EvaluateTest, RuleConditions) {
          r.wallets = {"hot"};
          r.requesters = {"traders"};
          r.destination.kind = DestinationKind::kAddressBook;
-         r.amount_min = Btc("0.5");
-         r.amount_max = Btc("0.5");
-         r.outputs_max = 0;
+         r.amount_min = Btc("0.4");
+         r.amount_max = Sats(49999999);
+         r.outputs_max = 1;
        },
        no_change, false},
   };
@@ -365,8 +365,9 @@ TEST(EvaluateTest, NoMatchingRuleIsRefused) {
   fields.rules[0].wallets = {"cold"};
   const Policy policy = MakePolicy(fields);
   const Verdict verdict = EvaluateOne(WithApprovals(Sign(BaseIntent()), policy, {}), policy);
-  EXPECT_TRUE(IsRefused(verdict, RefusalCode::kNoMatchingRule, 0,
-                        {"no rule matches", "wallet hot", "requester alice", "0.50000000 BTC"}));
+  EXPECT_TRUE(IsRefused(
+      verdict, RefusalCode::kNoMatchingRule, 0,
+      {"no rule matches", "wallet hot", "requester alice", "0.50000000 BTC to 1 output)"}));
   EXPECT_TRUE(verdict.refusal->rule.empty());
 }
 
@@ -394,7 +395,7 @@ TEST(EvaluateTest, IntentChecks) {
        },
        kNow,
        RefusalCode::kWrongNetwork,
-       {"network testnet", "the policy's is mainnet"}},
+       {"network test, the policy's is main"}},
       {"last second before expiry", [](IntentFields&) {}, kExpires - 1, std::nullopt, {}},
       {"expired",
        [](IntentFields&) {},
@@ -825,7 +826,9 @@ TEST(EvaluateTest, TransactionFees) {
        std::nullopt},
       {"above the intent's rate by a fraction", no_limits,
        [](FeeCeiling& c) { c.max_rate_sat_per_kvb = 9991; }, 10001, 1001, "max_rate", 0},
-      {"a huge size does not overflow", policy_rate(1), base_ceiling, 1000,
+      {"a huge size does not overflow the policy's rate", policy_rate(1), no_intent_rate, 1000,
+       std::numeric_limits<uint64_t>::max(), std::nullopt, std::nullopt},
+      {"a huge size does not overflow the intent's rate", no_limits, base_ceiling, 1000,
        std::numeric_limits<uint64_t>::max(), std::nullopt, std::nullopt},
       {"at the policy's fee_max", [](Limits& l) { l.fee_max = Sats(1000); }, base_ceiling, 1000,
        100, std::nullopt, std::nullopt},
@@ -853,6 +856,22 @@ TEST(EvaluateTest, TransactionFees) {
       EXPECT_EQ(verdict.refusal->limit, *c.refused_limit);
     }
   }
+}
+
+TEST(EvaluateTest, FeeRateInRefusalIsExactOrSaysRounded) {
+  PolicyFields fields = BaseFields();
+  fields.limits.fee_rate_max_sat_per_kvb = 9991;
+  const Policy policy = MakePolicy(fields);
+  IntentFields intent = BaseIntent();
+  intent.fee.max_rate_sat_per_kvb = 9991;
+  const std::vector<IntentWithApprovals> request = {WithApprovals(Sign(intent), policy, {})};
+  EXPECT_TRUE(IsRefused(
+      Evaluate(request, policy, {}, kNow, TransactionFacts{.fee = Sats(10001), .vsize = 1001}),
+      RefusalCode::kFeeCeilingExceeded, std::nullopt,
+      {"fee 0.00010001 BTC for 1001 vB (more than 9.991 sat/vB)", "fee_rate_max 9.991 sat/vB"}));
+  EXPECT_TRUE(IsRefused(
+      Evaluate(request, policy, {}, kNow, TransactionFacts{.fee = Sats(10000), .vsize = 1000}),
+      RefusalCode::kFeeCeilingExceeded, std::nullopt, {"for 1000 vB (10 sat/vB)"}));
 }
 
 // Step 8: windows of 1 hour (max 0.6 BTC) and 1 day (max 1 BTC) per wallet. The request pays

@@ -6,6 +6,7 @@
 
 #include "crypto/hash.h"
 #include "policy/intent.h"
+#include "policy/policy_toml.h"
 #include "util/check.h"
 #include "util/hex.h"
 
@@ -50,6 +51,8 @@ enum RuleKey : uint64_t {
   kRuleAction = 8,
   kRuleApprovals = 9,  // Omitted when empty.
 };
+
+constexpr size_t kMaxSignatures = kMaxKeys;
 
 constexpr std::array<btc::Network, 4> kNetworks = {btc::Network::kMainnet, btc::Network::kTestnet,
                                                    btc::Network::kSignet, btc::Network::kRegtest};
@@ -233,6 +236,292 @@ std::vector<uint8_t> EncodeFields(const PolicyFields& f) {
   return w.bytes();
 }
 
+// The reading half of the encoding. Each reader refuses what Create would not encode: arrays
+// that Create omits when empty must not be empty, and sorted lists must be strictly increasing
+// (which also refuses duplicates), so that an accepted input is the encoding of its policy.
+
+util::Result<uint32_t> ReadUint32(CborReader& reader, std::string_view what) {
+  util::Result<uint64_t> value = reader.Uint(what);
+  if (!value.ok()) return value.status();
+  if (*value > UINT32_MAX) return reader.Error(what, "above 4294967295");
+  return static_cast<uint32_t>(*value);
+}
+
+util::Result<btc::Amount> ReadAmount(CborReader& reader, std::string_view what) {
+  util::Result<uint64_t> sats = reader.Uint(what);
+  if (!sats.ok()) return sats.status();
+  if (*sats > static_cast<uint64_t>(btc::kMaxMoney)) {
+    return reader.Error(what, "above 21 million BTC");
+  }
+  return btc::Amount::FromSats(static_cast<int64_t>(*sats)).value();
+}
+
+// A non-empty array of names in strictly increasing order.
+util::Result<std::vector<std::string>> ReadSortedNames(CborReader& reader, std::string_view what,
+                                                       uint64_t max_count) {
+  util::Result<uint64_t> count = reader.ArrayHeader(what, 1, max_count);
+  if (!count.ok()) return count.status();
+  std::vector<std::string> names;
+  for (uint64_t i = 0; i < *count; ++i) {
+    util::Result<std::string> name = reader.Text(what, kMaxNameSize);
+    if (!name.ok()) return name.status();
+    if (!names.empty() && *name <= names.back()) {
+      return reader.Error(what, "not in sorted order, or listed twice");
+    }
+    names.push_back(std::move(*name));
+  }
+  return names;
+}
+
+// Reads the key of a two-entry map {0: ..., 1: ...} element: the map header, then key 0.
+util::Status ReadPairHead(CborReader& reader, std::string_view what) {
+  if (util::Result<uint64_t> n = reader.MapHeader(what, 2, 2); !n.ok()) return n.status();
+  if (util::Result<uint64_t> k = reader.MapKey(what, -1, 0); !k.ok()) return k.status();
+  return util::OkStatus();
+}
+
+util::Status ReadPairSecondKey(CborReader& reader, std::string_view what) {
+  if (util::Result<uint64_t> k = reader.MapKey(what, 0, 1); !k.ok()) return k.status();
+  return util::OkStatus();
+}
+
+util::Result<Governance> ReadGovernance(CborReader& reader) {
+  Governance governance;
+  if (util::Status s = ReadPairHead(reader, "governance"); !s.ok()) return s;
+  util::Result<std::vector<std::string>> admins = ReadSortedNames(reader, "admins", kMaxKeys);
+  if (!admins.ok()) return admins.status();
+  governance.admins = std::move(*admins);
+  if (util::Status s = ReadPairSecondKey(reader, "governance"); !s.ok()) return s;
+  util::Result<uint32_t> threshold = ReadUint32(reader, "governance threshold");
+  if (!threshold.ok()) return threshold.status();
+  governance.threshold = *threshold;
+  return governance;
+}
+
+util::Result<std::vector<NamedKey>> ReadKeys(CborReader& reader) {
+  util::Result<uint64_t> count = reader.ArrayHeader("keys", 1, kMaxKeys);
+  if (!count.ok()) return count.status();
+  std::vector<NamedKey> keys;
+  for (uint64_t i = 0; i < *count; ++i) {
+    if (util::Status s = ReadPairHead(reader, "key"); !s.ok()) return s;
+    util::Result<std::string> label = reader.Text("key label", kMaxNameSize);
+    if (!label.ok()) return label.status();
+    if (!keys.empty() && *label <= keys.back().label) {
+      return reader.Error("keys", "not sorted by label, or listed twice");
+    }
+    if (util::Status s = ReadPairSecondKey(reader, "key"); !s.ok()) return s;
+    util::Result<std::vector<uint8_t>> id = reader.BytesExact("key id", sizeof(KeyId));
+    if (!id.ok()) return id.status();
+    NamedKey key{.label = std::move(*label)};
+    std::copy(id->begin(), id->end(), key.id.begin());
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+util::Result<std::vector<Group>> ReadGroups(CborReader& reader) {
+  util::Result<uint64_t> count = reader.ArrayHeader("groups", 1, kMaxGroups);
+  if (!count.ok()) return count.status();
+  std::vector<Group> groups;
+  for (uint64_t i = 0; i < *count; ++i) {
+    if (util::Status s = ReadPairHead(reader, "group"); !s.ok()) return s;
+    util::Result<std::string> name = reader.Text("group name", kMaxNameSize);
+    if (!name.ok()) return name.status();
+    if (!groups.empty() && *name <= groups.back().name) {
+      return reader.Error("groups", "not sorted by name, or listed twice");
+    }
+    if (util::Status s = ReadPairSecondKey(reader, "group"); !s.ok()) return s;
+    util::Result<std::vector<std::string>> members =
+        ReadSortedNames(reader, "group members", kMaxKeys);
+    if (!members.ok()) return members.status();
+    groups.push_back(Group{.name = std::move(*name), .members = std::move(*members)});
+  }
+  return groups;
+}
+
+util::Result<std::vector<AddressBookEntry>> ReadAddressBook(CborReader& reader) {
+  util::Result<uint64_t> count = reader.ArrayHeader("address book", 1, kMaxAddressBookEntries);
+  if (!count.ok()) return count.status();
+  std::vector<AddressBookEntry> book;
+  for (uint64_t i = 0; i < *count; ++i) {
+    if (util::Status s = ReadPairHead(reader, "address book entry"); !s.ok()) return s;
+    util::Result<std::string> label = reader.Text("address book label", kMaxNameSize);
+    if (!label.ok()) return label.status();
+    if (util::Status s = ReadPairSecondKey(reader, "address book entry"); !s.ok()) return s;
+    util::Result<std::string> address = reader.Text("address book address", kMaxAddressSize);
+    if (!address.ok()) return address.status();
+    book.push_back(AddressBookEntry{.label = std::move(*label), .address = std::move(*address)});
+  }
+  return book;
+}
+
+util::Result<Limits> ReadLimits(CborReader& reader) {
+  util::Result<uint64_t> n = reader.MapHeader("limits", 1, 5);
+  if (!n.ok()) return n.status();
+  Limits limits;
+  int64_t previous = -1;
+  for (uint64_t i = 0; i < *n; ++i) {
+    util::Result<uint64_t> key = reader.MapKey("limits key", previous, kLimitOutputsMax);
+    if (!key.ok()) return key.status();
+    previous = static_cast<int64_t>(*key);
+    switch (static_cast<LimitsKey>(*key)) {
+      case kLimitPerTransaction: {
+        util::Result<btc::Amount> amount = ReadAmount(reader, "per transaction");
+        if (!amount.ok()) return amount.status();
+        limits.per_transaction = *amount;
+        break;
+      }
+      case kLimitWindows: {
+        util::Result<uint64_t> count = reader.ArrayHeader("windows", 1, kMaxWindows);
+        if (!count.ok()) return count.status();
+        for (uint64_t w = 0; w < *count; ++w) {
+          if (util::Status s = ReadPairHead(reader, "window"); !s.ok()) return s;
+          util::Result<uint64_t> duration = reader.Uint("window duration");
+          if (!duration.ok()) return duration.status();
+          if (!limits.windows.empty() && *duration <= limits.windows.back().duration) {
+            return reader.Error("windows", "not sorted by duration, or listed twice");
+          }
+          if (util::Status s = ReadPairSecondKey(reader, "window"); !s.ok()) return s;
+          util::Result<btc::Amount> max = ReadAmount(reader, "window max");
+          if (!max.ok()) return max.status();
+          limits.windows.push_back(Window{.duration = *duration, .max = *max});
+        }
+        break;
+      }
+      case kLimitFeeMax: {
+        util::Result<btc::Amount> amount = ReadAmount(reader, "fee max");
+        if (!amount.ok()) return amount.status();
+        limits.fee_max = *amount;
+        break;
+      }
+      case kLimitFeeRateMax: {
+        util::Result<uint64_t> rate = reader.Uint("fee rate max");
+        if (!rate.ok()) return rate.status();
+        limits.fee_rate_max_sat_per_kvb = *rate;
+        break;
+      }
+      case kLimitOutputsMax: {
+        util::Result<uint32_t> outputs = ReadUint32(reader, "outputs max");
+        if (!outputs.ok()) return outputs.status();
+        limits.outputs_max = *outputs;
+        break;
+      }
+    }
+  }
+  return limits;
+}
+
+util::Result<std::vector<ApprovalRequirement>> ReadApprovals(CborReader& reader) {
+  util::Result<uint64_t> count = reader.ArrayHeader("approvals", 1, kMaxGroups);
+  if (!count.ok()) return count.status();
+  std::vector<ApprovalRequirement> approvals;
+  for (uint64_t i = 0; i < *count; ++i) {
+    if (util::Status s = ReadPairHead(reader, "approval"); !s.ok()) return s;
+    util::Result<std::string> group = reader.Text("approval group", kMaxNameSize);
+    if (!group.ok()) return group.status();
+    if (util::Status s = ReadPairSecondKey(reader, "approval"); !s.ok()) return s;
+    util::Result<uint32_t> threshold = ReadUint32(reader, "approval threshold");
+    if (!threshold.ok()) return threshold.status();
+    approvals.push_back(ApprovalRequirement{.group = std::move(*group), .threshold = *threshold});
+  }
+  return approvals;
+}
+
+util::Result<Rule> ReadRule(CborReader& reader) {
+  util::Result<uint64_t> n = reader.MapHeader("rule", 3, 10);
+  if (!n.ok()) return n.status();
+  Rule rule;
+  bool has_name = false;
+  bool has_destination = false;
+  bool has_action = false;
+  int64_t previous = -1;
+  for (uint64_t i = 0; i < *n; ++i) {
+    util::Result<uint64_t> key = reader.MapKey("rule key", previous, kRuleApprovals);
+    if (!key.ok()) return key.status();
+    previous = static_cast<int64_t>(*key);
+    switch (static_cast<RuleKey>(*key)) {
+      case kRuleName: {
+        util::Result<std::string> name = reader.Text("rule name", kMaxNameSize);
+        if (!name.ok()) return name.status();
+        rule.name = std::move(*name);
+        has_name = true;
+        break;
+      }
+      case kRuleWallets: {
+        util::Result<std::vector<std::string>> wallets =
+            ReadSortedNames(reader, "rule wallets", kMaxRuleWallets);
+        if (!wallets.ok()) return wallets.status();
+        rule.wallets = std::move(*wallets);
+        break;
+      }
+      case kRuleRequesters: {
+        util::Result<std::vector<std::string>> requesters =
+            ReadSortedNames(reader, "rule requesters", kMaxKeys + kMaxGroups);
+        if (!requesters.ok()) return requesters.status();
+        rule.requesters = std::move(*requesters);
+        break;
+      }
+      case kRuleDestination: {
+        util::Result<uint64_t> kind = reader.Uint("rule destination");
+        if (!kind.ok()) return kind.status();
+        if (*kind < static_cast<uint8_t>(DestinationKind::kAny) ||
+            *kind > static_cast<uint8_t>(DestinationKind::kLabels)) {
+          return reader.Error("rule destination", "unknown kind " + std::to_string(*kind));
+        }
+        rule.destination.kind = static_cast<DestinationKind>(*kind);
+        has_destination = true;
+        break;
+      }
+      case kRuleLabels: {
+        util::Result<std::vector<std::string>> labels =
+            ReadSortedNames(reader, "rule destination labels", kMaxAddressBookEntries);
+        if (!labels.ok()) return labels.status();
+        rule.destination.labels = std::move(*labels);
+        break;
+      }
+      case kRuleAmountMin: {
+        util::Result<btc::Amount> amount = ReadAmount(reader, "rule amount min");
+        if (!amount.ok()) return amount.status();
+        rule.amount_min = *amount;
+        break;
+      }
+      case kRuleAmountMax: {
+        util::Result<btc::Amount> amount = ReadAmount(reader, "rule amount max");
+        if (!amount.ok()) return amount.status();
+        rule.amount_max = *amount;
+        break;
+      }
+      case kRuleOutputsMax: {
+        util::Result<uint32_t> outputs = ReadUint32(reader, "rule outputs max");
+        if (!outputs.ok()) return outputs.status();
+        rule.outputs_max = *outputs;
+        break;
+      }
+      case kRuleAction: {
+        util::Result<uint64_t> action = reader.Uint("rule action");
+        if (!action.ok()) return action.status();
+        if (*action < static_cast<uint8_t>(RuleAction::kAllow) ||
+            *action > static_cast<uint8_t>(RuleAction::kDeny)) {
+          return reader.Error("rule action", "unknown action " + std::to_string(*action));
+        }
+        rule.action = static_cast<RuleAction>(*action);
+        has_action = true;
+        break;
+      }
+      case kRuleApprovals: {
+        util::Result<std::vector<ApprovalRequirement>> approvals = ReadApprovals(reader);
+        if (!approvals.ok()) return approvals.status();
+        rule.approvals = std::move(*approvals);
+        break;
+      }
+    }
+  }
+  if (!has_name || !has_destination || !has_action) {
+    return reader.Error("rule", "needs a name, a destination and an action");
+  }
+  return rule;
+}
+
 }  // namespace
 
 bool IsValidName(std::string_view name) {
@@ -382,6 +671,9 @@ util::Result<Policy> Policy::Create(PolicyFields fields) {
     const std::string what = "rule " + Quoted(rule.name);
     if (!rule_names.insert(rule.name).second) return Invalid(what + ": name is used twice");
 
+    if (rule.wallets.size() > kMaxRuleWallets) {
+      return Invalid(what + ": wallets: more than " + std::to_string(kMaxRuleWallets));
+    }
     if (util::Status s = SortUnique(rule.wallets, what + ": wallets"); !s.ok()) return s;
     for (const std::string& wallet : rule.wallets) {
       if (!IsValidWalletId(wallet)) {
@@ -462,6 +754,126 @@ util::Result<Policy> Policy::Create(PolicyFields fields) {
   return policy;
 }
 
+util::Result<Policy> Policy::Decode(std::span<const uint8_t> bytes) {
+  CborReader reader(bytes, "policy");
+  util::Result<Policy> policy = DecodeFrom(reader);
+  if (!policy.ok()) return policy;
+  if (util::Status end = reader.ExpectEnd(); !end.ok()) return end;
+  // Invariant: the reader accepts only the canonical encoding.
+  CHECK(std::equal(bytes.begin(), bytes.end(), policy->encoding_.begin(), policy->encoding_.end()));
+  return policy;
+}
+
+util::Result<Policy> Policy::DecodeFrom(CborReader& reader) {
+  const size_t start = reader.offset();
+  util::Result<uint64_t> n = reader.MapHeader("policy", 6, kMaxPolicyKey + 1);
+  if (!n.ok()) return n.status();
+  PolicyFields fields;
+  // Keys 0, 1, 2, 3, 5 and 6 are required: a bit each.
+  uint32_t seen = 0;
+  int64_t previous = -1;
+  for (uint64_t i = 0; i < *n; ++i) {
+    util::Result<uint64_t> key = reader.MapKey("policy key", previous, kMaxPolicyKey);
+    if (!key.ok()) return key.status();
+    previous = static_cast<int64_t>(*key);
+    seen |= uint32_t{1} << *key;
+    switch (static_cast<PolicyKey>(*key)) {
+      case kKeyVersion: {
+        util::Result<uint64_t> version = reader.Uint("version");
+        if (!version.ok()) return version.status();
+        if (*version != kPolicyVersion) {
+          return reader.Error("version", "unknown version " + std::to_string(*version));
+        }
+        break;
+      }
+      case kKeyNetwork: {
+        util::Result<std::string> name = reader.Text("network", 16);
+        if (!name.ok()) return name.status();
+        const auto it = std::find_if(kNetworks.begin(), kNetworks.end(), [&](btc::Network net) {
+          return btc::NetworkName(net) == *name;
+        });
+        if (it == kNetworks.end()) return reader.Error("network", "unknown network " + *name);
+        fields.network = *it;
+        break;
+      }
+      case kKeySequence: {
+        util::Result<uint64_t> sequence = reader.Uint("sequence");
+        if (!sequence.ok()) return sequence.status();
+        fields.sequence = *sequence;
+        break;
+      }
+      case kKeyActivationDelay: {
+        util::Result<uint64_t> delay = reader.Uint("activation delay");
+        if (!delay.ok()) return delay.status();
+        fields.activation_delay = *delay;
+        break;
+      }
+      case kKeyPredecessor: {
+        util::Result<std::vector<uint8_t>> digest = reader.BytesExact("predecessor", 32);
+        if (!digest.ok()) return digest.status();
+        Digest predecessor{};
+        std::copy(digest->begin(), digest->end(), predecessor.begin());
+        fields.predecessor = predecessor;
+        break;
+      }
+      case kKeyGovernance: {
+        util::Result<Governance> governance = ReadGovernance(reader);
+        if (!governance.ok()) return governance.status();
+        fields.governance = std::move(*governance);
+        break;
+      }
+      case kKeyKeys: {
+        util::Result<std::vector<NamedKey>> keys = ReadKeys(reader);
+        if (!keys.ok()) return keys.status();
+        fields.keys = std::move(*keys);
+        break;
+      }
+      case kKeyGroups: {
+        util::Result<std::vector<Group>> groups = ReadGroups(reader);
+        if (!groups.ok()) return groups.status();
+        fields.groups = std::move(*groups);
+        break;
+      }
+      case kKeyAddressBook: {
+        util::Result<std::vector<AddressBookEntry>> book = ReadAddressBook(reader);
+        if (!book.ok()) return book.status();
+        fields.address_book = std::move(*book);
+        break;
+      }
+      case kKeyLimits: {
+        util::Result<Limits> limits = ReadLimits(reader);
+        if (!limits.ok()) return limits.status();
+        fields.limits = std::move(*limits);
+        break;
+      }
+      case kKeyRules: {
+        util::Result<uint64_t> count = reader.ArrayHeader("rules", 1, kMaxRules);
+        if (!count.ok()) return count.status();
+        for (uint64_t r = 0; r < *count; ++r) {
+          util::Result<Rule> rule = ReadRule(reader);
+          if (!rule.ok()) return rule.status();
+          fields.rules.push_back(std::move(*rule));
+        }
+        break;
+      }
+    }
+  }
+  constexpr uint32_t kRequired = (1u << kKeyVersion) | (1u << kKeyNetwork) | (1u << kKeySequence) |
+                                 (1u << kKeyActivationDelay) | (1u << kKeyGovernance) |
+                                 (1u << kKeyKeys);
+  if ((seen & kRequired) != kRequired) {
+    return reader.Error("policy",
+                        "missing a required key (version, network, sequence, "
+                        "activation delay, governance or keys)");
+  }
+  util::Result<Policy> policy = Create(std::move(fields));
+  if (!policy.ok()) return policy.status().WithPrefix("policy");
+  // Invariant: the reader accepts only canonical forms (sorted lists, omitted empty lists), so
+  // Create changed nothing and the bytes read are the encoding.
+  CHECK(policy->encoding_.size() == reader.offset() - start);
+  return policy;
+}
+
 std::optional<std::string_view> Policy::KeyLabel(const KeyId& id) const {
   const auto it = key_by_id_.find(KeyIdString(id));
   if (it == key_by_id_.end()) return std::nullopt;
@@ -513,6 +925,175 @@ const AddressBookEntry* Policy::FindAddress(const btc::Script& script_pubkey) co
   const auto it = address_by_script_.find(std::string(script.begin(), script.end()));
   if (it == address_by_script_.end()) return nullptr;
   return &fields_.address_book[it->second];
+}
+
+}  // namespace kinko::policy
+
+namespace kinko::policy {
+
+SignedPolicy SignedPolicy::Unsigned(Policy policy) { return SignedPolicy(std::move(policy), {}); }
+
+util::Result<SignedPolicy> SignedPolicy::AddSignature(const crypto::Ed25519PrivateKey& key) const {
+  const KeyId signer = Ed25519KeyId(key.public_key());
+  const auto position = std::find_if(signatures_.begin(), signatures_.end(),
+                                     [&](const Signature& s) { return SignerKeyId(s) >= signer; });
+  if (position != signatures_.end() && SignerKeyId(*position) == signer) {
+    return util::AlreadyExistsError("policy: key " + util::HexEncode(signer) + " signed already");
+  }
+  std::vector<Signature> signatures = signatures_;
+  signatures.insert(signatures.begin() + (position - signatures_.begin()),
+                    SignDigest(key, policy_.digest()));
+  return SignedPolicy(policy_, std::move(signatures));
+}
+
+std::vector<uint8_t> SignedPolicy::Encode() const {
+  CborWriter head;
+  head.MapHeader(2);
+  head.Uint(0);
+  std::vector<uint8_t> out = head.bytes();
+  out.insert(out.end(), policy_.Encode().begin(), policy_.Encode().end());
+  CborWriter tail;
+  tail.Uint(1);
+  tail.ArrayHeader(signatures_.size());
+  for (const Signature& signature : signatures_) EncodeSignature(signature, tail);
+  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
+  return out;
+}
+
+util::Result<SignedPolicy> SignedPolicy::Decode(std::span<const uint8_t> bytes) {
+  CborReader reader(bytes, "signed policy");
+  if (util::Result<uint64_t> n = reader.MapHeader("signed policy", 2, 2); !n.ok()) {
+    return n.status();
+  }
+  if (util::Result<uint64_t> k = reader.MapKey("signed policy key", -1, 0); !k.ok()) {
+    return k.status();
+  }
+  util::Result<Policy> policy = Policy::DecodeFrom(reader);
+  if (!policy.ok()) return policy.status();
+  if (util::Result<uint64_t> k = reader.MapKey("signed policy key", 0, 1); !k.ok()) {
+    return k.status();
+  }
+  util::Result<uint64_t> count = reader.ArrayHeader("signatures", 0, kMaxSignatures);
+  if (!count.ok()) return count.status();
+  std::vector<Signature> signatures;
+  for (uint64_t i = 0; i < *count; ++i) {
+    util::Result<Signature> signature = DecodeSignature(reader);
+    if (!signature.ok()) return signature.status();
+    // One signature per key, sorted by key id: one signed policy, one encoding.
+    if (!signatures.empty() && SignerKeyId(*signature) <= SignerKeyId(signatures.back())) {
+      return reader.Error("signatures", "not sorted by signer key id, or a key signed twice");
+    }
+    signatures.push_back(*signature);
+  }
+  if (util::Status end = reader.ExpectEnd(); !end.ok()) return end;
+  for (size_t i = 0; i < signatures.size(); ++i) {
+    if (util::Status verified =
+            VerifySignature(signatures[i], SignerKeyId(signatures[i]), policy->digest(), "policy");
+        !verified.ok()) {
+      return verified.WithPrefix("signature " + std::to_string(i));
+    }
+  }
+  return SignedPolicy(std::move(*policy), std::move(signatures));
+}
+
+}  // namespace kinko::policy
+
+namespace kinko::policy {
+namespace {
+
+std::string AmountText(btc::Amount amount) {
+  return amount.ToBtcString() + " BTC (" + std::to_string(amount.sats()) + " sat)";
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string DestinationText(const Destination& destination) {
+  switch (destination.kind) {
+    case DestinationKind::kAny:
+      return "any address";
+    case DestinationKind::kAddressBook:
+      return "any address-book entry";
+    case DestinationKind::kLabels:
+      return "address-book entries labelled " + Joined(destination.labels);
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string RenderPolicy(const Policy& policy) {
+  const PolicyFields& f = policy.fields();
+  std::string out;
+  out += "network: " + std::string(btc::NetworkName(f.network)) + "\n";
+  out += "sequence: " + std::to_string(f.sequence) + "\n";
+  out += "activation delay: " + FormatDuration(f.activation_delay) + " (" +
+         std::to_string(f.activation_delay) + " seconds)\n";
+  out +=
+      "predecessor: " + (f.predecessor ? GroupedHex(*f.predecessor) : "none (first policy)") + "\n";
+  out += "digest: " + GroupedHex(policy.digest()) + "\n";
+  out += "governance: " + std::to_string(f.governance.threshold) + " of " +
+         std::to_string(f.governance.admins.size()) + " admins: " + Joined(f.governance.admins) +
+         "\n";
+  out += "keys:\n";
+  for (const NamedKey& key : f.keys) out += "  " + key.label + ": " + GroupedHex(key.id) + "\n";
+  if (!f.groups.empty()) {
+    out += "groups:\n";
+    for (const Group& group : f.groups)
+      out += "  " + group.name + ": " + Joined(group.members) + "\n";
+  }
+  if (!f.address_book.empty()) {
+    out += "address book:\n";
+    for (const AddressBookEntry& entry : f.address_book) {
+      out += "  " + entry.label + ": " + entry.address + "\n";
+    }
+  }
+  const Limits& l = f.limits;
+  out += "limits:";
+  if (!l.per_transaction && l.windows.empty() && !l.fee_max && !l.fee_rate_max_sat_per_kvb &&
+      !l.outputs_max) {
+    out += " none";
+  }
+  out += "\n";
+  if (l.per_transaction) out += "  per transaction: " + AmountText(*l.per_transaction) + "\n";
+  for (const Window& window : l.windows) {
+    out += "  per wallet within " + FormatDuration(window.duration) + ": " +
+           AmountText(window.max) + "\n";
+  }
+  if (l.fee_max) out += "  fee max: " + AmountText(*l.fee_max) + "\n";
+  if (l.fee_rate_max_sat_per_kvb) {
+    out += "  fee rate max: " + FormatFeeRate(*l.fee_rate_max_sat_per_kvb) + "\n";
+  }
+  if (l.outputs_max) out += "  outputs max: " + std::to_string(*l.outputs_max) + "\n";
+  out += "rules (the first that matches decides):";
+  if (f.rules.empty()) out += " none: every intent is refused";
+  out += "\n";
+  for (size_t i = 0; i < f.rules.size(); ++i) {
+    const Rule& rule = f.rules[i];
+    out += "  " + std::to_string(i + 1) + ". " + rule.name + ": " +
+           (rule.action == RuleAction::kAllow ? "allow" : "deny") + "\n";
+    out += "     wallets: " + (rule.wallets.empty() ? "any" : Joined(rule.wallets)) + "\n";
+    out += "     requesters: " + (rule.requesters.empty() ? "any" : Joined(rule.requesters)) + "\n";
+    out += "     destination: " + DestinationText(rule.destination) + "\n";
+    if (rule.amount_min) out += "     amount min: " + AmountText(*rule.amount_min) + "\n";
+    if (rule.amount_max) out += "     amount max: " + AmountText(*rule.amount_max) + "\n";
+    if (rule.outputs_max) out += "     outputs max: " + std::to_string(*rule.outputs_max) + "\n";
+    if (rule.action == RuleAction::kAllow) {
+      std::string approvals;
+      for (const ApprovalRequirement& approval : rule.approvals) {
+        if (!approvals.empty()) approvals += " and ";
+        approvals += std::to_string(approval.threshold) + " of " + approval.group;
+      }
+      out += "     approvals: " + (approvals.empty() ? "none" : approvals) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace kinko::policy

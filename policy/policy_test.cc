@@ -354,5 +354,389 @@ TEST(PolicyTest, MinimalPolicyWithoutOptionalParts) {
   EXPECT_FALSE(policy.fields().predecessor);
 }
 
+crypto::Ed25519PrivateKey KeyFromSeedByte(uint8_t fill) {
+  std::vector<uint8_t> seed(32, fill);
+  return crypto::Ed25519PrivateKey::FromSeed(crypto::SecretBytes::FromSpan(seed)).value();
+}
+
+TEST(PolicyTest, DecodeOfEncodeIsTheIdentity) {
+  const Policy policy = Policy::Create(ValidFields()).value();
+  const util::Result<Policy> decoded = Policy::Decode(policy.Encode());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->fields(), policy.fields());
+  EXPECT_EQ(decoded->Encode(), policy.Encode());
+  EXPECT_EQ(decoded->digest(), policy.digest());
+  // The indexes are rebuilt.
+  EXPECT_EQ(decoded->KeyLabel(IdOf(3)), "carol");
+  ASSERT_NE(decoded->FindAddress(ScriptOf(kPartner)), nullptr);
+}
+
+TEST(PolicyTest, EveryNetworkRoundTrips) {
+  for (const auto& [network, address] : std::vector<std::pair<btc::Network, std::string>>{
+           {btc::Network::kMainnet, "bc1qvyq0cc6rahyvsazfdje0twl7ez82ndmuac2lhv"},
+           {btc::Network::kTestnet, "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"},
+           {btc::Network::kSignet, "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"},
+           {btc::Network::kRegtest, "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"}}) {
+    PolicyFields f;
+    f.network = network;
+    f.sequence = 1;
+    f.keys = {{"admin", IdOf(1)}};
+    f.governance = {.admins = {"admin"}, .threshold = 1};
+    f.address_book = {{"x", address}};
+    const util::Result<Policy> policy = Policy::Create(f);
+    ASSERT_TRUE(policy.ok()) << address << ": " << policy.status().ToString();
+    const util::Result<Policy> decoded = Policy::Decode(policy->Encode());
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->fields().network, network);
+  }
+}
+
+// A hand-written encoding, one entry of the top-level map per writer, so that tests can
+// reorder, drop or add entries. The base is a minimal policy: keys "a" and "b", admin "a", one
+// allow rule "r".
+using Entry = std::function<void(CborWriter&)>;
+
+std::vector<Entry> BaseEntries() {
+  return {
+      [](CborWriter& w) { w.Uint(0), w.Uint(1); },
+      [](CborWriter& w) { w.Uint(1), w.Text("main"); },
+      [](CborWriter& w) { w.Uint(2), w.Uint(1); },
+      [](CborWriter& w) { w.Uint(3), w.Uint(3600); },
+      [](CborWriter& w) {
+        w.Uint(5);
+        w.MapHeader(2), w.Uint(0), w.ArrayHeader(1), w.Text("a"), w.Uint(1), w.Uint(1);
+      },
+      [](CborWriter& w) {
+        w.Uint(6);
+        w.ArrayHeader(2);
+        w.MapHeader(2), w.Uint(0), w.Text("a"), w.Uint(1), w.Bytes(IdOf(1));
+        w.MapHeader(2), w.Uint(0), w.Text("b"), w.Uint(1), w.Bytes(IdOf(2));
+      },
+      [](CborWriter& w) {
+        w.Uint(10);
+        w.ArrayHeader(1);
+        w.MapHeader(3), w.Uint(0), w.Text("r"), w.Uint(3), w.Uint(1), w.Uint(8), w.Uint(1);
+      },
+  };
+}
+
+std::vector<uint8_t> Encoded(const std::vector<Entry>& entries) {
+  CborWriter w;
+  w.MapHeader(entries.size());
+  for (const Entry& entry : entries) entry(w);
+  return w.bytes();
+}
+
+PolicyFields BaseFields() {
+  PolicyFields f;
+  f.sequence = 1;
+  f.activation_delay = 3600;
+  f.keys = {{"a", IdOf(1)}, {"b", IdOf(2)}};
+  f.governance = {.admins = {"a"}, .threshold = 1};
+  Rule rule;
+  rule.name = "r";
+  f.rules = {rule};
+  return f;
+}
+
+TEST(PolicyTest, EncodingMatchesTheDocumentedLayout) {
+  const std::vector<uint8_t> expected = Encoded(BaseEntries());
+  EXPECT_EQ(util::HexEncode(Policy::Create(BaseFields()).value().Encode()),
+            util::HexEncode(expected));
+  const util::Result<Policy> decoded = Policy::Decode(expected);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->fields(), Policy::Create(BaseFields()).value().fields());
+}
+
+TEST(PolicyTest, DecodeRefusesNonCanonicalEncodings) {
+  struct Case {
+    std::string name;
+    std::function<void(std::vector<Entry>&)> change;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"top-level keys swapped", [](auto& e) { std::swap(e[1], e[2]); },
+       "policy key: map keys not in strictly increasing order"},
+      {"unknown version", [](auto& e) { e[0] = [](CborWriter& w) { w.Uint(0), w.Uint(2); }; },
+       "unknown version 2"},
+      {"network by another name",
+       [](auto& e) { e[1] = [](CborWriter& w) { w.Uint(1), w.Text("mainnet"); }; },
+       "unknown network mainnet"},
+      {"sequence zero", [](auto& e) { e[2] = [](CborWriter& w) { w.Uint(2), w.Uint(0); }; },
+       "sequence: must be at least 1"},
+      {"missing keys", [](auto& e) { e.erase(e.begin() + 5); }, "missing a required key"},
+      {"unknown key", [](auto& e) { e.push_back([](CborWriter& w) { w.Uint(11), w.Uint(0); }); },
+       "unknown key 11"},
+      {"keys not sorted",
+       [](auto& e) {
+         e[5] = [](CborWriter& w) {
+           w.Uint(6);
+           w.ArrayHeader(2);
+           w.MapHeader(2), w.Uint(0), w.Text("b"), w.Uint(1), w.Bytes(IdOf(2));
+           w.MapHeader(2), w.Uint(0), w.Text("a"), w.Uint(1), w.Bytes(IdOf(1));
+         };
+       },
+       "keys: not sorted by label"},
+      {"key entry keys swapped",
+       [](auto& e) {
+         e[5] = [](CborWriter& w) {
+           w.Uint(6);
+           w.ArrayHeader(1);
+           w.MapHeader(2), w.Uint(1), w.Bytes(IdOf(1)), w.Uint(0), w.Text("a");
+         };
+       },
+       "key: unknown key 1"},
+      {"admins not sorted",
+       [](auto& e) {
+         e[4] = [](CborWriter& w) {
+           w.Uint(5);
+           w.MapHeader(2), w.Uint(0), w.ArrayHeader(2), w.Text("b"), w.Text("a");
+           w.Uint(1), w.Uint(1);
+         };
+       },
+       "admins: not in sorted order, or listed twice"},
+      {"admin twice",
+       [](auto& e) {
+         e[4] = [](CborWriter& w) {
+           w.Uint(5);
+           w.MapHeader(2), w.Uint(0), w.ArrayHeader(2), w.Text("a"), w.Text("a");
+           w.Uint(1), w.Uint(1);
+         };
+       },
+       "admins: not in sorted order, or listed twice"},
+      {"empty groups present",
+       [](auto& e) { e.insert(e.begin() + 6, [](CborWriter& w) { w.Uint(7), w.ArrayHeader(0); }); },
+       "groups: must have 1..100 items"},
+      {"empty address book present",
+       [](auto& e) { e.insert(e.begin() + 6, [](CborWriter& w) { w.Uint(8), w.ArrayHeader(0); }); },
+       "address book: must have 1..1000000 items"},
+      {"empty limits present",
+       [](auto& e) { e.insert(e.begin() + 6, [](CborWriter& w) { w.Uint(9), w.MapHeader(0); }); },
+       "limits: must have 1..5 entries"},
+      {"windows not sorted",
+       [](auto& e) {
+         e.insert(e.begin() + 6, [](CborWriter& w) {
+           w.Uint(9), w.MapHeader(1), w.Uint(1), w.ArrayHeader(2);
+           w.MapHeader(2), w.Uint(0), w.Uint(3600), w.Uint(1), w.Uint(5);
+           w.MapHeader(2), w.Uint(0), w.Uint(60), w.Uint(1), w.Uint(5);
+         });
+       },
+       "windows: not sorted by duration"},
+      {"amount above 21 million BTC",
+       [](auto& e) {
+         e.insert(e.begin() + 6, [](CborWriter& w) {
+           w.Uint(9), w.MapHeader(1), w.Uint(0), w.Uint(2100000000000001);
+         });
+       },
+       "per transaction: above 21 million BTC"},
+      {"empty rules present",
+       [](auto& e) { e[6] = [](CborWriter& w) { w.Uint(10), w.ArrayHeader(0); }; },
+       "rules: must have 1..1000 items"},
+      {"rule keys swapped",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(3), w.Uint(0), w.Text("r"), w.Uint(8), w.Uint(1), w.Uint(3), w.Uint(1);
+         };
+       },
+       "rule key: map keys not in strictly increasing order"},
+      {"rule without action",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(3), w.Uint(0), w.Text("r"), w.Uint(3), w.Uint(1), w.Uint(7), w.Uint(1);
+         };
+       },
+       "rule: needs a name, a destination and an action"},
+      {"unknown destination",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(3), w.Uint(0), w.Text("r"), w.Uint(3), w.Uint(4), w.Uint(8), w.Uint(1);
+         };
+       },
+       "unknown kind 4"},
+      {"unknown action",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(3), w.Uint(0), w.Text("r"), w.Uint(3), w.Uint(1), w.Uint(8), w.Uint(3);
+         };
+       },
+       "unknown action 3"},
+      {"empty wallets present",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(4), w.Uint(0), w.Text("r"), w.Uint(1), w.ArrayHeader(0);
+           w.Uint(3), w.Uint(1), w.Uint(8), w.Uint(1);
+         };
+       },
+       "rule wallets: must have 1..1000 items"},
+      {"labels with destination any",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(4), w.Uint(0), w.Text("r"), w.Uint(3), w.Uint(1);
+           w.Uint(4), w.ArrayHeader(1), w.Text("x"), w.Uint(8), w.Uint(1);
+         };
+       },
+       "destination: labels are only for a list of labels"},
+      {"requesters not sorted",
+       [](auto& e) {
+         e[6] = [](CborWriter& w) {
+           w.Uint(10), w.ArrayHeader(1);
+           w.MapHeader(4), w.Uint(0), w.Text("r"), w.Uint(2), w.ArrayHeader(2), w.Text("b");
+           w.Text("a"), w.Uint(3), w.Uint(1), w.Uint(8), w.Uint(1);
+         };
+       },
+       "rule requesters: not in sorted order"},
+      {"threshold above 32 bits",
+       [](auto& e) {
+         e[4] = [](CborWriter& w) {
+           w.Uint(5);
+           w.MapHeader(2), w.Uint(0), w.ArrayHeader(1), w.Text("a"), w.Uint(1);
+           w.Uint(uint64_t{1} << 32 | 1);
+         };
+       },
+       "above 4294967295"},
+  };
+  ASSERT_TRUE(Policy::Decode(Encoded(BaseEntries())).ok());
+  for (const Case& c : cases) {
+    std::vector<Entry> entries = BaseEntries();
+    c.change(entries);
+    const util::Result<Policy> decoded = Policy::Decode(Encoded(entries));
+    ASSERT_FALSE(decoded.ok()) << c.name;
+    EXPECT_EQ(decoded.status().code(), util::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_NE(decoded.status().message().find(c.message), std::string::npos)
+        << c.name << ": " << decoded.status().message();
+  }
+}
+
+TEST(PolicyTest, DecodeRefusesNonShortestIntegersAndTrailingBytes) {
+  const std::vector<uint8_t> good = Encoded(BaseEntries());
+  ASSERT_EQ(good[0], 0xa7);  // Map of 7.
+  ASSERT_EQ(good[9], 0x02);  // Key 2 (sequence), after 00 01 01 64 "main".
+  std::vector<uint8_t> long_map = good;
+  long_map[0] = 0x07;
+  long_map.insert(long_map.begin(), 0xb8);  // Map of 7 in a one-byte head.
+  EXPECT_FALSE(Policy::Decode(long_map).ok());
+  std::vector<uint8_t> trailing = good;
+  trailing.push_back(0x00);
+  EXPECT_FALSE(Policy::Decode(trailing).ok());
+  for (size_t size = 0; size < good.size(); ++size) {
+    EXPECT_FALSE(Policy::Decode(std::span(good).first(size)).ok()) << size;
+  }
+}
+
+SignedPolicy SignedBy(std::initializer_list<uint8_t> seeds) {
+  SignedPolicy signed_policy = SignedPolicy::Unsigned(Policy::Create(ValidFields()).value());
+  for (uint8_t seed : seeds)
+    signed_policy = signed_policy.AddSignature(KeyFromSeedByte(seed)).value();
+  return signed_policy;
+}
+
+TEST(SignedPolicyTest, SignaturesAreSortedBySignerKeyId) {
+  const SignedPolicy a = SignedBy({1, 2, 3});
+  const SignedPolicy b = SignedBy({3, 1, 2});
+  ASSERT_EQ(a.signatures().size(), 3u);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.Encode(), b.Encode());
+  for (size_t i = 1; i < a.signatures().size(); ++i) {
+    EXPECT_LT(SignerKeyId(a.signatures()[i - 1]), SignerKeyId(a.signatures()[i]));
+  }
+}
+
+TEST(SignedPolicyTest, AddSignatureRefusesASecondSignatureByOneKey) {
+  const util::Result<SignedPolicy> twice = SignedBy({1}).AddSignature(KeyFromSeedByte(1));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), util::StatusCode::kAlreadyExists);
+}
+
+TEST(SignedPolicyTest, DecodeOfEncodeIsTheIdentity) {
+  for (const SignedPolicy& original : {SignedBy({}), SignedBy({7}), SignedBy({1, 2, 3})}) {
+    const util::Result<SignedPolicy> decoded = SignedPolicy::Decode(original.Encode());
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(*decoded, original);
+    EXPECT_EQ(decoded->Encode(), original.Encode());
+  }
+}
+
+TEST(SignedPolicyTest, EncodingIsPolicyThenSignatures) {
+  const SignedPolicy signed_policy = SignedBy({4});
+  CborWriter w;
+  w.MapHeader(2);
+  w.Uint(0);
+  std::vector<uint8_t> expected = w.bytes();
+  const std::vector<uint8_t>& policy = signed_policy.policy().Encode();
+  expected.insert(expected.end(), policy.begin(), policy.end());
+  CborWriter tail;
+  tail.Uint(1);
+  tail.ArrayHeader(1);
+  EncodeSignature(signed_policy.signatures()[0], tail);
+  expected.insert(expected.end(), tail.bytes().begin(), tail.bytes().end());
+  EXPECT_EQ(signed_policy.Encode(), expected);
+}
+
+std::vector<uint8_t> SignedEncoding(const Policy& policy,
+                                    const std::vector<Signature>& signatures) {
+  CborWriter w;
+  w.MapHeader(2);
+  w.Uint(0);
+  std::vector<uint8_t> out = w.bytes();
+  out.insert(out.end(), policy.Encode().begin(), policy.Encode().end());
+  CborWriter tail;
+  tail.Uint(1);
+  tail.ArrayHeader(signatures.size());
+  for (const Signature& s : signatures) EncodeSignature(s, tail);
+  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
+  return out;
+}
+
+TEST(SignedPolicyTest, DecodeRefusesUnsortedOrDuplicateSignatures) {
+  const SignedPolicy two = SignedBy({1, 2});
+  const Policy& policy = two.policy();
+  const std::vector<Signature>& sigs = two.signatures();
+  ASSERT_TRUE(SignedPolicy::Decode(SignedEncoding(policy, sigs)).ok());
+  const util::Result<SignedPolicy> reversed =
+      SignedPolicy::Decode(SignedEncoding(policy, {sigs[1], sigs[0]}));
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_NE(reversed.status().message().find("not sorted by signer key id"), std::string::npos);
+  const util::Result<SignedPolicy> duplicate =
+      SignedPolicy::Decode(SignedEncoding(policy, {sigs[0], sigs[0]}));
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.status().code(), util::StatusCode::kInvalidArgument);
+}
+
+TEST(SignedPolicyTest, SignatureOverAnotherPolicyIsRefused) {
+  PolicyFields other_fields = ValidFields();
+  other_fields.sequence = 8;
+  const Policy other = Policy::Create(other_fields).value();
+  const SignedPolicy signed_other =
+      SignedPolicy::Unsigned(other).AddSignature(KeyFromSeedByte(1)).value();
+  // The signature over sequence 8 moved onto sequence 7.
+  const util::Result<SignedPolicy> moved = SignedPolicy::Decode(
+      SignedEncoding(Policy::Create(ValidFields()).value(), signed_other.signatures()));
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.status().code(), util::StatusCode::kPermissionDenied);
+  EXPECT_NE(moved.status().message().find("signature 0: policy signature: does not verify"),
+            std::string::npos)
+      << moved.status().message();
+}
+
+TEST(SignedPolicyTest, EveryFlippedByteIsRefused) {
+  const std::vector<uint8_t> bytes = SignedBy({1}).Encode();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}, uint8_t{0xff}}) {
+      std::vector<uint8_t> bad = bytes;
+      bad[i] ^= mask;
+      EXPECT_FALSE(SignedPolicy::Decode(bad).ok()) << "byte " << i << " mask " << int{mask};
+    }
+  }
+  for (size_t size = 0; size < bytes.size(); ++size) {
+    EXPECT_FALSE(SignedPolicy::Decode(std::span(bytes).first(size)).ok()) << size;
+  }
+}
+
 }  // namespace
 }  // namespace kinko::policy
