@@ -55,6 +55,7 @@ int MainOrThrow(int argc, char** argv) {
   RegisterIdentityCommands(app, dispatcher);
   RegisterIntentCommands(app, dispatcher);
   RegisterPsbtCommands(app, dispatcher);
+  RegisterPolicyCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

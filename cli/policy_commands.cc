@@ -111,7 +111,7 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
-// The labels of the admins of `admins_of` that signed `signed_policy`, in signature order.
+// The labels of the admins of `admins_of` that signed `signed_policy`, sorted.
 std::vector<std::string> AdminSigners(const policy::SignedPolicy& signed_policy,
                                       const policy::Policy& admins_of) {
   const std::vector<policy::KeyId> admins = admins_of.AdminIds();
@@ -121,6 +121,7 @@ std::vector<std::string> AdminSigners(const policy::SignedPolicy& signed_policy,
     if (std::find(admins.begin(), admins.end(), id) == admins.end()) continue;
     out.push_back(std::string(admins_of.KeyLabel(id).value_or("?")));
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -227,6 +228,11 @@ Json DescribePolicy(const policy::Policy& policy) {
   return out;
 }
 
+// "1 rule", "3 rules".
+std::string Count(size_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
 // A short summary of a policy: digest, network, sequence, predecessor, governance, sizes.
 std::string SummarizePolicy(const policy::Policy& policy) {
   const policy::PolicyFields& f = policy.fields();
@@ -240,9 +246,9 @@ std::string SummarizePolicy(const policy::Policy& policy) {
   Line(out, "governance",
        std::to_string(f.governance.threshold) + " of " + Join(f.governance.admins, ", "));
   Line(out, "contents",
-       std::to_string(f.keys.size()) + " keys, " + std::to_string(f.groups.size()) + " groups, " +
-           std::to_string(f.address_book.size()) + " address-book entries, " +
-           std::to_string(f.rules.size()) + " rules");
+       Count(f.keys.size(), "key", "keys") + ", " + Count(f.groups.size(), "group", "groups") +
+           ", " + Count(f.address_book.size(), "address-book entry", "address-book entries") +
+           ", " + Count(f.rules.size(), "rule", "rules"));
   return out;
 }
 
@@ -532,8 +538,8 @@ util::Result<CommandOutput> PolicyShow(const std::string& path, bool json) {
     util::Result<policy::Policy> policy = CompileTomlFile(path);
     if (!policy.ok()) return policy.status();
     if (json) return CommandOutput{.json = DescribePolicy(*policy)};
+    // RenderPolicy shows the digest.
     std::string text = policy::RenderPolicy(*policy);
-    Line(text, "digest", policy::GroupedHex(policy->digest()));
     Line(text, "signatures", "none (a policy source)");
     return CommandOutput{.text = std::move(text)};
   }
@@ -546,7 +552,6 @@ util::Result<CommandOutput> PolicyShow(const std::string& path, bool json) {
     return CommandOutput{.json = std::move(out)};
   }
   std::string text = policy::RenderPolicy(policy);
-  Line(text, "digest", policy::GroupedHex(policy.digest()));
   Line(text, "signatures",
        std::to_string(signed_policy->signatures().size()) +
            " (each verified; kinko policy verify counts them)");
