@@ -22,6 +22,7 @@
 #include "cli/command.h"
 #include "cli/secure_io.h"
 #include "cli/signed_files.h"
+#include "cli/velocity_state.h"
 #include "policy/approval.h"
 #include "policy/evaluate.h"
 #include "policy/governance.h"
@@ -678,45 +679,11 @@ util::Result<uint64_t> ParseTimeArgument(std::string_view what, const std::strin
   return static_cast<uint64_t>(seconds);
 }
 
-// The velocity state file: {"spends": [{"wallet": "hot", "time": 1767225600,
-// "amount_sat": 150000000}, ...]} (doc/policy.md). Strict: unknown fields are refused.
 util::Result<policy::VelocityState> ReadStateFile(const std::string& path) {
   util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxStateFileSize);
   if (!bytes.ok()) return bytes.status();
-  const Json json = Json::parse(bytes->begin(), bytes->end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return util::InvalidArgumentError(path + ": not valid JSON");
-  if (!json.is_object() || json.size() != 1 || !json.contains("spends") ||
-      !json["spends"].is_array()) {
-    return util::InvalidArgumentError(path + ": expected {\"spends\": [...]}");
-  }
-  policy::VelocityState state;
-  for (size_t i = 0; i < json["spends"].size(); ++i) {
-    const Json& spend = json["spends"][i];
-    const std::string where = path + ": spends[" + std::to_string(i) + "]";
-    if (!spend.is_object() || spend.size() != 3 || !spend.contains("wallet") ||
-        !spend.contains("time") || !spend.contains("amount_sat")) {
-      return util::InvalidArgumentError(where + ": expected {wallet, time, amount_sat}");
-    }
-    if (!spend["wallet"].is_string() ||
-        !policy::IsValidWalletId(spend["wallet"].get<std::string>())) {
-      return util::InvalidArgumentError(where + ".wallet: expected a wallet id");
-    }
-    if (!spend["time"].is_number_unsigned() || spend["time"].get<uint64_t>() > policy::kMaxTime) {
-      return util::InvalidArgumentError(where + ".time: expected seconds since 1970");
-    }
-    if (!spend["amount_sat"].is_number_unsigned() ||
-        spend["amount_sat"].get<uint64_t>() > static_cast<uint64_t>(btc::kMaxMoney)) {
-      return util::InvalidArgumentError(where +
-                                        ".amount_sat: expected satoshi, at most 21 million BTC");
-    }
-    util::Result<btc::Amount> amount =
-        btc::Amount::FromSats(static_cast<int64_t>(spend["amount_sat"].get<uint64_t>()));
-    if (!amount.ok()) return amount.status().WithPrefix(where + ".amount_sat");
-    state.spends.push_back({.wallet = spend["wallet"].get<std::string>(),
-                            .time = spend["time"].get<uint64_t>(),
-                            .amount = *amount});
-  }
-  return state;
+  const std::string text(bytes->begin(), bytes->end());
+  return ParseVelocityState(text, path);
 }
 
 struct CheckOptions {
@@ -831,12 +798,7 @@ util::Result<CommandOutput> PolicyCheck(const CheckOptions& options) {
                                {"approvers", verdict.intents[i].approvers}});
       }
       out["intents"] = std::move(intents);
-      Json spends = Json::array();
-      for (const policy::Spend& spend : verdict.spends) {
-        spends.push_back(Json{
-            {"wallet", spend.wallet}, {"time", spend.time}, {"amount_sat", spend.amount.sats()}});
-      }
-      out["spends"] = std::move(spends);
+      out["spends"] = VelocityStateJson(verdict.spends)["spends"];
     }
     return CommandOutput{.json = std::move(out), .exit_code = exit_code};
   }
@@ -866,7 +828,7 @@ util::Result<CommandOutput> PolicyCheck(const CheckOptions& options) {
     for (const policy::Spend& spend : verdict.spends) {
       Line(text, "record",
            "spend of " + BtcAndSats(spend.amount) + " from " + spend.wallet + " at " +
-               std::to_string(spend.time) + " once signed");
+               IsoTime(spend.time) + " (" + std::to_string(spend.time) + "), once signed");
     }
   }
   Line(text, "now", IsoTime(*now));
