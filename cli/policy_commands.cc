@@ -764,13 +764,14 @@ util::Result<CommandOutput> PolicyCheck(const CheckOptions& options) {
   if (request.empty()) return util::InvalidArgumentError("no intent file given");
   // Approvals go with the intent whose digest they name, in the order given.
   for (const auto& [path, approval] : approvals) {
-    auto it = std::find_if(request.begin(), request.end(), [&](const auto& item) {
-      return item.intent.intent().digest() == approval.approval().fields().intent_digest;
+    const policy::Digest& approved = approval.approval().fields().intent_digest;
+    auto it = std::find_if(request.begin(), request.end(), [&approved](const auto& item) {
+      return item.intent.intent().digest() == approved;
     });
     if (it == request.end()) {
-      return util::InvalidArgumentError(
-          path + ": approves none of the intents given (intent digest " +
-          policy::GroupedHex(approval.approval().fields().intent_digest) + ")");
+      return util::InvalidArgumentError(path +
+                                        ": approves none of the intents given (intent digest " +
+                                        policy::GroupedHex(approved) + ")");
     }
     it->approvals.push_back(approval);
   }
