@@ -196,22 +196,23 @@ bool DestinationHolds(const Destination& destination,
   return false;
 }
 
-// Step 3: true when every condition of `rule` holds for `intent`.
+// Step 3: true when every condition of `rule` holds for `intent`. The order of the checks does
+// not change the result; the cheapest come first, the requester's (hash lookups) last.
 bool RuleMatches(const Rule& rule, const Intent& intent, const Policy& policy,
                  const std::vector<const AddressBookEntry*>& entries) {
   const IntentFields& f = intent.fields();
+  if (rule.amount_min.has_value() && intent.total() < *rule.amount_min) return false;
+  if (rule.amount_max.has_value() && intent.total() > *rule.amount_max) return false;
+  if (rule.outputs_max.has_value() && f.outputs.size() > *rule.outputs_max) return false;
   // Invariant (Policy): rule.wallets is sorted.
   if (!rule.wallets.empty() && !std::ranges::binary_search(rule.wallets, f.wallet)) return false;
+  if (!DestinationHolds(rule.destination, entries)) return false;
   if (!rule.requesters.empty() &&
       std::ranges::none_of(rule.requesters, [&](const std::string& name) {
         return policy.RefersTo(name, f.requester);
       })) {
     return false;
   }
-  if (!DestinationHolds(rule.destination, entries)) return false;
-  if (rule.amount_min.has_value() && intent.total() < *rule.amount_min) return false;
-  if (rule.amount_max.has_value() && intent.total() > *rule.amount_max) return false;
-  if (rule.outputs_max.has_value() && f.outputs.size() > *rule.outputs_max) return false;
   return true;
 }
 
