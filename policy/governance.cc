@@ -752,6 +752,7 @@ class Differ final {
         renamed_after.insert(ar[i].name);
       }
     }
+    const std::set<std::string> moved = MovedRules(br, ar);
     // Rules of `before`, in order: removed, renamed or changed.
     for (size_t i = 0; i < br.size(); ++i) {
       const Rule& b = br[i];
@@ -776,7 +777,10 @@ class Differ final {
         AddRuleLine(path + "." + std::string(name), std::move(before_text), std::move(after_text),
                     b.name, same_meaning ? "" : "matches or approves differently");
       };
-      field("position", std::to_string(i + 1), std::to_string(it->second + 1));
+      if (moved.contains(b.name)) {
+        AddRuleLine(path + ".position", std::to_string(i + 1), std::to_string(it->second + 1),
+                    b.name, "moved");
+      }
       field("wallets", Join(b.wallets), Join(a.wallets));
       field("requesters", Join(b.requesters), Join(a.requesters));
       field("destination", DestinationText(b.destination), DestinationText(a.destination));
@@ -792,6 +796,43 @@ class Differ final {
       if (b_index.contains(a.name) || renamed_after.contains(a.name)) continue;
       AddRuleLine("rule " + Quoted(a.name), "", RuleText(a), a.name, "new rule");
     }
+  }
+
+  // The rules in both lists that changed their order relative to the others: those outside
+  // a longest common subsequence of the two lists of common names. Inserting or removing a rule
+  // moves no other rule.
+  static std::set<std::string> MovedRules(const std::vector<Rule>& br,
+                                          const std::vector<Rule>& ar) {
+    std::set<std::string> b_names, a_names;
+    for (const Rule& r : br) b_names.insert(r.name);
+    for (const Rule& r : ar) a_names.insert(r.name);
+    std::vector<std::string> b, a;
+    for (const Rule& r : br) {
+      if (a_names.contains(r.name)) b.push_back(r.name);
+    }
+    for (const Rule& r : ar) {
+      if (b_names.contains(r.name)) a.push_back(r.name);
+    }
+    // lcs[i][j]: the length of a longest common subsequence of b[i..] and a[j..].
+    std::vector<std::vector<uint32_t>> lcs(b.size() + 1, std::vector<uint32_t>(a.size() + 1, 0));
+    for (size_t i = b.size(); i-- > 0;) {
+      for (size_t j = a.size(); j-- > 0;) {
+        lcs[i][j] = b[i] == a[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+      }
+    }
+    std::set<std::string> moved(b.begin(), b.end());
+    for (size_t i = 0, j = 0; i < b.size() && j < a.size();) {
+      if (b[i] == a[j]) {
+        moved.erase(b[i]);
+        ++i;
+        ++j;
+      } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    return moved;
   }
 
   const RuleProblem* TakeRuleProblem(std::string_view before_name, std::string_view after_name) {

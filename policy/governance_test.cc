@@ -449,7 +449,7 @@ std::vector<CompareCase> CompareCases() {
                               "rule 'nothing else'.position", E::kTightens, false});
   cases.push_back(CompareCase{"swapping rules that ask for approvals in a stricter order tightens",
                               NoSetup, [](PolicyFields& f) { MoveRule(f, "withdrawals", 0); },
-                              "rule 'withdrawals'.position", E::kTightens, false});
+                              "rule 'small withdrawals'.position", E::kTightens, false});
   cases.push_back(CompareCase{"a deny rule moved below an allow rule loosens", deny_partner_first,
                               [](PolicyFields& f) { MoveRule(f, "no partner", 2); },
                               "rule 'no partner'.position", E::kLoosens, true});

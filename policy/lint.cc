@@ -61,11 +61,12 @@ const Group* FindGroup(const PolicyFields& fields, std::string_view name) {
 }
 
 // A key is unused when nothing can make it act: not an admin, in no group, named by no rule,
-// and no rule is open to every requester.
+// and no allow rule is open to every requester.
 void LintKeys(const Policy& policy, std::vector<LintFinding>& findings) {
   const PolicyFields& f = policy.fields();
-  const bool open_rule = std::any_of(f.rules.begin(), f.rules.end(),
-                                     [](const Rule& r) { return r.requesters.empty(); });
+  const bool open_rule = std::any_of(f.rules.begin(), f.rules.end(), [](const Rule& r) {
+    return r.action == RuleAction::kAllow && r.requesters.empty();
+  });
   if (open_rule) return;
   for (const NamedKey& key : f.keys) {
     const std::string& label = key.label;

@@ -132,6 +132,12 @@ TEST(PolicyTest, Accessors) {
   EXPECT_EQ(policy.FindAddress(ScriptOf(kOther)), nullptr);
 }
 
+TEST(PolicyTest, EscapeForMessage) {
+  EXPECT_EQ(EscapeForMessage("plain text-1.0"), "plain text-1.0");
+  EXPECT_EQ(EscapeForMessage(std::string("a\x1b[31mb\n\x7f\xc3\xa9\0", 12)),
+            "a\\x1b[31mb\\x0a\\x7f\\xc3\\xa9\\x00");
+}
+
 TEST(PolicyTest, IsValidName) {
   EXPECT_TRUE(IsValidName("a"));
   EXPECT_TRUE(IsValidName("customer withdrawals"));
@@ -261,7 +267,7 @@ std::vector<RefusalCase> RefusalCases() {
       {"limits outputs zero", [](PolicyFields& f) { f.limits.outputs_max = 0; },
        "limits: outputs max: must be at least 1"},
       {"bad rule name", [](PolicyFields& f) { f.rules[0].name = "x\n"; },
-       "rules: 'x\n' is not a valid name"},
+       "rules: 'x\\x0a' is not a valid name"},
       {"rule name twice", [](PolicyFields& f) { f.rules[2].name = "to cold storage"; },
        "rule 'to cold storage': name is used twice"},
       {"too many rules",

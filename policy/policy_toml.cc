@@ -180,8 +180,9 @@ class Compiler final {
 
  private:
   util::Status Error(uint32_t line, std::string_view path, std::string_view message) const {
+    // The path and message quote the document: escape what a terminal would interpret.
     return util::InvalidArgumentError(std::string(source_) + ":" + std::to_string(line) + ": " +
-                                      std::string(path) + ": " + std::string(message));
+                                      EscapeForMessage(path) + ": " + EscapeForMessage(message));
   }
   util::Status Error(const toml::node& node, std::string_view path,
                      std::string_view message) const {
@@ -776,7 +777,7 @@ util::Result<Policy> CompilePolicyToml(std::string_view text, std::string_view s
     const toml::source_position& at = error.source().begin;
     return util::InvalidArgumentError(std::string(source) + ":" + std::to_string(at.line) + ":" +
                                       std::to_string(at.column) + ": " +
-                                      std::string(error.description()));
+                                      EscapeForMessage(error.description()));
   } catch (const std::exception& error) {
     return util::InvalidArgumentError(std::string(source) + ": cannot parse: " + error.what());
   }

@@ -270,6 +270,8 @@ TEST(PolicyTomlTest, ErrorsNameTheSourceLineAndKey) {
        "carol = \"040404040404040404040404040404040404040404040404040404040404040A\"",
        "policy.toml:13: keys.carol: must be a key id: 64 lowercase hex characters"},
       {"bob = ", "\"bob!\" = ", "policy.toml:12: keys.bob!: 'bob!' is not a valid name"},
+      {"bob = ", "\"bob\\u001b\" = ",
+       "policy.toml:12: keys.bob\\x1b: 'bob\\x1b' is not a valid name"},
       // Groups.
       {"treasury = [\"bob\", \"carol\"]", "treasury = [\"bob\", \"dave\"]",
        "policy.toml:16: groups.treasury[1]: 'dave' is not a key"},
