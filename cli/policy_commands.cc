@@ -642,9 +642,10 @@ util::Result<CommandOutput> PolicyDiff(const std::string& old_path, const std::s
   std::string text;
   if (changes.empty()) text += "no changes\n";
   for (const policy::Change& change : changes) {
-    text += std::string(policy::ChangeEffectName(change.effect)) + " " + change.path + ": " +
-            (change.before.empty() ? "(none)" : change.before) + " -> " +
-            (change.after.empty() ? "(none)" : change.after) +
+    std::string effect(policy::ChangeEffectName(change.effect));
+    effect.resize(std::max<size_t>(effect.size(), 8), ' ');  // "tightens" is the longest.
+    text += effect + " " + change.path + ": " + (change.before.empty() ? "(none)" : change.before) +
+            " -> " + (change.after.empty() ? "(none)" : change.after) +
             (change.reason.empty() ? "" : " (" + change.reason + ")") + "\n";
   }
   text += "takes effect: " + takes_effect + "\n";

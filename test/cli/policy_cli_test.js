@@ -195,7 +195,7 @@ try {
   fs.writeFileSync(file('lower.toml'), policyToml(ids, { sequence: 2, perTransaction: '5 BTC' }));
   expect(['policy', 'diff', 'policy.policy', 'lower.toml'], 0, [/^tightens limits\.per_transaction: .*10.* -> .*5/m, /\ntakes effect: at once\n$/], 'diff of a lowered limit');
   fs.writeFileSync(file('book.toml'), policyToml(ids, { sequence: 2, extraBook: `\n[[address_book]]\nlabel = "partner"\naddress = "${PARTNER}"\n` }));
-  expect(['policy', 'diff', 'policy.policy', 'book.toml'], 0, [new RegExp(`^loosens address_book.*${PARTNER}`, 'm'), /\ntakes effect: after 12h \(loosens\)\n$/], 'diff of a new address-book entry');
+  expect(['policy', 'diff', 'policy.policy', 'book.toml'], 0, [new RegExp(`^loosens +address_book.*${PARTNER}`, 'm'), /\ntakes effect: after 12h \(loosens\)\n$/], 'diff of a new address-book entry');
   const diffJson = json(['policy', 'diff', 'policy.policy', 'book.toml', '--json'], 'diff --json');
   check(diffJson && diffJson.loosens === true && diffJson.changes.some((c) => c.effect === 'loosens'), 'diff --json: loosens');
 
