@@ -64,6 +64,32 @@ void Line(std::string& out, std::string_view name, std::string_view value) {
   out += '\n';
 }
 
+// Seconds since the Unix epoch, or an ISO 8601 UTC time "2026-01-01T00:00:00Z"; the current
+// time when `text` is empty.
+util::Result<uint64_t> ParseTimeArgument(std::string_view what, const std::string& text) {
+  if (text.empty()) return Now();
+  if (text.find_first_not_of("0123456789") == std::string::npos) {
+    return ParseUnsignedArgument(what, text, policy::kMaxTime);
+  }
+  std::tm tm{};
+  char z = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &consumed) != 7 ||
+      z != 'Z' || static_cast<size_t>(consumed) != text.size()) {
+    return util::InvalidArgumentError(std::string(what) + ": " + text +
+                                      ": expected seconds since 1970 or 2026-01-31T12:00:00Z");
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t seconds = timegm(&tm);
+  // Formatting back refuses what timegm normalized (February 30, hour 24) and early years.
+  if (seconds < 0 || IsoTime(static_cast<uint64_t>(seconds)) != text) {
+    return util::InvalidArgumentError(std::string(what) + ": " + text + ": not a valid time");
+  }
+  return static_cast<uint64_t>(seconds);
+}
+
 util::Result<policy::Policy> CompileTomlFile(const std::string& path) {
   util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxPolicyFileSize);
   if (!bytes.ok()) return bytes.status();
@@ -397,8 +423,6 @@ struct VerifyOptions {
   bool json = false;
 };
 
-util::Result<uint64_t> ParseTimeArgument(std::string_view what, const std::string& text);
-
 util::Result<std::vector<policy::KeyId>> ParseKeyIds(const std::string& list) {
   std::vector<policy::KeyId> out;
   size_t start = 0;
@@ -653,32 +677,6 @@ util::Result<CommandOutput> PolicyDiff(const std::string& old_path, const std::s
 }
 
 // ---- check ----
-
-// Seconds since the Unix epoch, or an ISO 8601 UTC time "2026-01-01T00:00:00Z"; the current
-// time when `text` is empty.
-util::Result<uint64_t> ParseTimeArgument(std::string_view what, const std::string& text) {
-  if (text.empty()) return Now();
-  if (text.find_first_not_of("0123456789") == std::string::npos) {
-    return ParseUnsignedArgument(what, text, policy::kMaxTime);
-  }
-  std::tm tm{};
-  char z = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &consumed) != 7 ||
-      z != 'Z' || static_cast<size_t>(consumed) != text.size()) {
-    return util::InvalidArgumentError(std::string(what) + ": " + text +
-                                      ": expected seconds since 1970 or 2026-01-31T12:00:00Z");
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t seconds = timegm(&tm);
-  // Formatting back refuses what timegm normalized (February 30, hour 24) and early years.
-  if (seconds < 0 || IsoTime(static_cast<uint64_t>(seconds)) != text) {
-    return util::InvalidArgumentError(std::string(what) + ": " + text + ": not a valid time");
-  }
-  return static_cast<uint64_t>(seconds);
-}
 
 util::Result<policy::VelocityState> ReadStateFile(const std::string& path) {
   util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxStateFileSize);
