@@ -9,8 +9,8 @@
 // allow) is a negative answer, exit status 1; malformed input is exit status 2.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,7 +98,7 @@ util::Result<policy::Policy> CompileTomlFile(const std::string& path) {
 }
 
 // The signed policy in `path`, every signature verified. Fails with kPermissionDenied
-// "`path`: policy signature N: ..." when one does not verify (an altered file).
+// "`path`: signature N: policy signature: ..." when one does not verify (an altered file).
 util::Result<policy::SignedPolicy> ReadPolicyFile(const std::string& path) {
   if (IsTomlPath(path)) {
     return util::InvalidArgumentError(path +
