@@ -26,7 +26,7 @@ int RunAction(const Action& action) {
     PrintError(output.status().message());
     return kExitMalformed;
   }
-  const std::string text = WriteJson(output->json);
+  const std::string text = output->text ? *output->text : WriteJson(output->json);
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
     PrintError("cannot write to stdout");
     return kExitMalformed;
@@ -37,8 +37,10 @@ int RunAction(const Action& action) {
 int MainOrThrow(int argc, char** argv) {
   CLI::App app(
       "kinko: authorize and sign Bitcoin transfers.\n"
-      "Answers are JSON on stdout; errors go to stderr. Exit status: 0 success, 1 a negative\n"
-      "answer (an invalid transaction), 2 malformed input or usage.",
+      "Answers are JSON on stdout (intents, approvals and policies are shown as text for a\n"
+      "person unless --json is given); errors go to stderr. Exit status: 0 success, 1 a\n"
+      "negative answer (an invalid transaction, a refused policy or request), 2 malformed input\n"
+      "or usage.",
       "kinko");
   app.require_subcommand(1);
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
@@ -53,6 +55,7 @@ int MainOrThrow(int argc, char** argv) {
   RegisterIdentityCommands(app, dispatcher);
   RegisterIntentCommands(app, dispatcher);
   RegisterPsbtCommands(app, dispatcher);
+  RegisterPolicyCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

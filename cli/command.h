@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,10 +31,13 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitNegative = 1;   // A well-formed negative answer (an invalid tx).
 inline constexpr int kExitMalformed = 2;  // Malformed input or usage.
 
-// What a command produced: the JSON document for stdout and the exit code (kExitOk or
-// kExitNegative). A failed command is a Status instead, printed to stderr with kExitMalformed.
+// What a command produced: the answer for stdout and the exit code (kExitOk or kExitNegative).
+// The answer is `text` when it is set (a rendering for a person, lines ending in '\n'), and
+// otherwise the JSON document `json`. A failed command is a Status instead, printed to stderr
+// with kExitMalformed.
 struct CommandOutput {
-  Json json;
+  Json json = Json();
+  std::optional<std::string> text = std::nullopt;
   int exit_code = kExitOk;
 };
 
@@ -64,6 +68,7 @@ void RegisterDescriptorCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterIdentityCommands(CLI::App& app, Dispatcher& dispatcher);  // After RegisterKeyCommands.
 void RegisterIntentCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterPsbtCommands(CLI::App& app, Dispatcher& dispatcher);
+void RegisterPolicyCommands(CLI::App& app, Dispatcher& dispatcher);
 
 // Decodes the hex text of the argument or option `what` ("HEX", "--leaf-hash").
 // Fails with kInvalidArgument "`what`: <hex error>".

@@ -5,12 +5,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "btc/address.h"
 #include "btc/amount.h"
 #include "cli/command.h"
 #include "cli/secure_io.h"
+#include "cli/signed_files.h"
 #include "crypto/hash.h"
 #include "crypto/keyfile.h"
 #include "crypto/rng.h"
@@ -21,19 +23,7 @@
 namespace kinko::cli {
 namespace {
 
-constexpr size_t kMaxKeyFileSize = 4096;
-constexpr size_t kMaxIntentFileSize = 1 << 20;
-
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
-
-std::string IsoTime(uint64_t seconds) {
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr) return "";
-  char text[32];
-  if (std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "";
-  return text;
-}
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -113,26 +103,15 @@ util::Result<uint64_t> ParseDuration(std::string_view text) {
   return *count * scale;
 }
 
-util::Result<crypto::Ed25519PrivateKey> UnlockKey(const std::string& path,
-                                                  std::optional<int> passphrase_fd) {
-  util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxKeyFileSize);
-  if (!bytes.ok()) return bytes.status();
-  util::Result<crypto::KeyFile> file = crypto::KeyFile::Parse(*bytes);
-  if (!file.ok()) return file.status().WithPrefix(path);
-  util::Result<crypto::SecretBytes> passphrase =
-      ReadPassphrase(passphrase_fd, "Passphrase for " + file->label(), /*confirm=*/false);
-  if (!passphrase.ok()) return passphrase.status();
-  util::Result<crypto::Ed25519PrivateKey> key = file->Decrypt(*passphrase);
-  if (!key.ok()) return key.status().WithPrefix(path);
-  return key;
-}
-
-util::Result<policy::SignedIntent> ReadIntentFile(const std::string& path) {
-  util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxIntentFileSize);
-  if (!bytes.ok()) return bytes.status();
-  util::Result<policy::SignedIntent> intent = policy::SignedIntent::Decode(*bytes);
-  if (!intent.ok()) return intent.status().WithPrefix(path);
-  return intent;
+// "12.5" for 12500 sat/kvB: satoshi per virtual byte with up to 3 decimals.
+std::string SatPerVbyte(uint64_t sat_per_kvb) {
+  std::string text = std::to_string(sat_per_kvb / 1000);
+  if (sat_per_kvb % 1000 != 0) {
+    std::string fraction = std::to_string(1000 + sat_per_kvb % 1000).substr(1);
+    while (fraction.back() == '0') fraction.pop_back();
+    text += "." + fraction;
+  }
+  return text;
 }
 
 Json Sats(const btc::Amount& amount) {
@@ -166,14 +145,7 @@ Json DescribeIntent(const policy::SignedIntent& signed_intent, uint64_t now) {
   Json fee = Json::object();
   if (f.fee.max_fee) fee["max_fee"] = Sats(*f.fee.max_fee);
   if (f.fee.max_rate_sat_per_kvb) {
-    const uint64_t rate = *f.fee.max_rate_sat_per_kvb;
-    std::string text = std::to_string(rate / 1000);
-    if (rate % 1000 != 0) {
-      std::string frac = std::to_string(1000 + rate % 1000).substr(1);
-      while (frac.back() == '0') frac.pop_back();
-      text += "." + frac;
-    }
-    fee["max_rate_sat_per_vb"] = RawNumber(text);
+    fee["max_rate_sat_per_vb"] = RawNumber(SatPerVbyte(*f.fee.max_rate_sat_per_kvb));
   }
   out["fee_ceiling"] = std::move(fee);
   out["requester"] = util::HexEncode(f.requester);
@@ -210,6 +182,65 @@ Json DescribeApproval(const policy::SignedApproval& signed_approval) {
   signature["public_key"] = util::HexEncode(signed_approval.signature().public_key);
   signature["verified"] = true;  // SignedApproval::Decode verified it.
   out["approver_signature"] = std::move(signature);
+  return out;
+}
+
+// The intent as text for a person, one field a line; every text field is display-safe
+// (Intent::Create refuses control and bidirectional characters), so it prints as it is.
+std::string RenderIntent(const policy::SignedIntent& signed_intent, uint64_t now) {
+  const policy::Intent& intent = signed_intent.intent();
+  const policy::IntentFields& f = intent.fields();
+  std::string out;
+  auto line = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out.append(name.size() < 14 ? 14 - name.size() : 1, ' ');
+    out += value;
+    out += '\n';
+  };
+  line("intent", util::HexEncode(f.id));
+  line("wallet", f.wallet);
+  line("network", btc::NetworkName(f.network));
+  for (size_t i = 0; i < f.outputs.size(); ++i) {
+    const std::optional<btc::AddressType> type = btc::AddressTypeOf(intent.output_scripts()[i]);
+    line("output " + std::to_string(i),
+         f.outputs[i].address + " (" +
+             std::string(type ? btc::AddressTypeName(*type) : "unknown type") + ")");
+    line("", BtcAndSats(f.outputs[i].amount));
+  }
+  line("total", BtcAndSats(intent.total()));
+  if (f.fee.max_fee) line("fee at most", BtcAndSats(*f.fee.max_fee));
+  if (f.fee.max_rate_sat_per_kvb) {
+    line("fee rate max", SatPerVbyte(*f.fee.max_rate_sat_per_kvb) + " sat/vB");
+  }
+  line("requester", policy::GroupedHex(f.requester));
+  line("created", IsoTime(f.created));
+  line("expires", IsoTime(f.expires) + (intent.IsExpiredAt(now) ? " (expired)" : ""));
+  line("reference", f.external_ref.empty() ? "(none)" : f.external_ref);
+  line("memo", f.memo.empty() ? "(none)" : f.memo);
+  line("signature", std::string(policy::SignatureSchemeName(signed_intent.signature().scheme)) +
+                        " by the requester key, verified");
+  line("digest", policy::GroupedHex(intent.digest()));
+  return out;
+}
+
+std::string RenderApproval(const policy::SignedApproval& signed_approval) {
+  const policy::ApprovalFields& f = signed_approval.approval().fields();
+  std::string out;
+  auto line = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out.append(name.size() < 14 ? 14 - name.size() : 1, ' ');
+    out += value;
+    out += '\n';
+  };
+  line("decision", policy::DecisionName(f.decision));
+  line("intent digest", policy::GroupedHex(f.intent_digest));
+  line("policy digest", policy::GroupedHex(f.policy_digest));
+  line("approver", policy::GroupedHex(f.approver));
+  line("time", IsoTime(f.time));
+  line("comment hash", f.comment_hash ? util::HexEncode(*f.comment_hash) : "(none)");
+  line("signature", std::string(policy::SignatureSchemeName(signed_approval.signature().scheme)) +
+                        " by the approver key, verified");
+  line("digest", policy::GroupedHex(signed_approval.approval().digest()));
   return out;
 }
 
@@ -289,9 +320,10 @@ util::Result<CommandOutput> IntentNew(const IntentNewOptions& options) {
   return CommandOutput{.json = std::move(out)};
 }
 
-util::Result<CommandOutput> IntentShow(const std::string& path) {
+util::Result<CommandOutput> IntentShow(const std::string& path, bool json) {
   util::Result<policy::SignedIntent> intent = ReadIntentFile(path);
   if (!intent.ok()) return intent.status();
+  if (!json) return CommandOutput{.text = RenderIntent(*intent, Now())};
   Json out = DescribeIntent(*intent, Now());
   out["file"] = path;
   return CommandOutput{.json = std::move(out)};
@@ -351,22 +383,29 @@ util::Result<CommandOutput> Approve(const ApproveOptions& options) {
   return CommandOutput{.json = std::move(out)};
 }
 
-util::Result<CommandOutput> ApprovalShow(const std::string& path, const std::string& intent_path) {
-  util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxIntentFileSize);
-  if (!bytes.ok()) return bytes.status();
-  util::Result<policy::SignedApproval> approval = policy::SignedApproval::Decode(*bytes);
-  if (!approval.ok()) return approval.status().WithPrefix(path);
+struct ApprovalShowOptions {
+  std::string path;
+  std::string intent;
+  bool json = false;
+};
+
+util::Result<CommandOutput> ApprovalShow(const ApprovalShowOptions& options) {
+  util::Result<policy::SignedApproval> approval = ReadApprovalFile(options.path);
+  if (!approval.ok()) return approval.status();
   Json out = DescribeApproval(*approval);
-  out["file"] = path;
-  if (!intent_path.empty()) {
-    util::Result<policy::SignedIntent> intent = ReadIntentFile(intent_path);
+  out["file"] = options.path;
+  std::string text = RenderApproval(*approval);
+  if (!options.intent.empty()) {
+    util::Result<policy::SignedIntent> intent = ReadIntentFile(options.intent);
     if (!intent.ok()) return intent.status();
     if (approval->approval().fields().intent_digest != intent->intent().digest()) {
-      return util::PermissionDeniedError(path + ": approval for another intent than " +
-                                         intent_path);
+      return util::PermissionDeniedError(options.path + ": approval for another intent than " +
+                                         options.intent);
     }
     out["intent_matches"] = true;
+    text += "intent        " + options.intent + " (matches the intent digest)\n";
   }
+  if (!options.json) return CommandOutput{.text = std::move(text)};
   return CommandOutput{.json = std::move(out)};
 }
 
@@ -399,14 +438,16 @@ void RegisterIntentCommands(CLI::App& app, Dispatcher& dispatcher) {
   new_cmd->callback(
       [&dispatcher, make] { dispatcher.Select([make] { return IntentNew(*make); }); });
 
-  auto show_path = std::make_shared<std::string>();
+  auto show_options = std::make_shared<std::pair<std::string, bool>>();
   CLI::App* show = group->add_subcommand(
       "show",
       "Verify the requester's signature and show an intent for a person to compare: "
       "amounts in BTC and satoshi, address types, digest in groups of four");
-  show->add_option("FILE", *show_path, "An intent file")->required();
-  show->callback([&dispatcher, show_path] {
-    dispatcher.Select([show_path] { return IntentShow(*show_path); });
+  show->add_option("FILE", show_options->first, "An intent file")->required();
+  show->add_flag("--json", show_options->second, "Print JSON instead of text");
+  show->callback([&dispatcher, show_options] {
+    dispatcher.Select(
+        [show_options] { return IntentShow(show_options->first, show_options->second); });
   });
 
   auto approve = std::make_shared<ApproveOptions>();
@@ -428,17 +469,17 @@ void RegisterIntentCommands(CLI::App& app, Dispatcher& dispatcher) {
   approve_cmd->callback(
       [&dispatcher, approve] { dispatcher.Select([approve] { return Approve(*approve); }); });
 
-  auto approval_paths = std::make_shared<std::pair<std::string, std::string>>();
+  auto approval_options = std::make_shared<ApprovalShowOptions>();
   CLI::App* approval = app.add_subcommand("approval", "Signed approvals");
   approval->require_subcommand(1);
   CLI::App* approval_show =
       approval->add_subcommand("show", "Verify the approver's signature and show an approval");
-  approval_show->add_option("FILE", approval_paths->first, "An approval file")->required();
-  approval_show->add_option("--intent", approval_paths->second,
+  approval_show->add_option("FILE", approval_options->path, "An approval file")->required();
+  approval_show->add_option("--intent", approval_options->intent,
                             "Also check that the approval is for this intent file");
-  approval_show->callback([&dispatcher, approval_paths] {
-    dispatcher.Select(
-        [approval_paths] { return ApprovalShow(approval_paths->first, approval_paths->second); });
+  approval_show->add_flag("--json", approval_options->json, "Print JSON instead of text");
+  approval_show->callback([&dispatcher, approval_options] {
+    dispatcher.Select([approval_options] { return ApprovalShow(*approval_options); });
   });
 }
 

@@ -90,10 +90,12 @@ util::Result<std::vector<uint8_t>> ReadSmallFile(const std::string& path, size_t
   return out;
 }
 
-util::Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes, unsigned mode) {
-  if (access(path.c_str(), F_OK) == 0) {
-    return util::AlreadyExistsError(path + ": already exists (not overwritten)");
-  }
+namespace {
+
+// Writes `bytes` to a new temporary file beside `path` with permissions `mode`, flushed to
+// disk. Returns the temporary file's path; the caller links or renames it, then removes it.
+util::Result<std::string> WriteTemporaryFile(const std::string& path,
+                                             std::span<const uint8_t> bytes, unsigned mode) {
   std::string temp = DirectoryOf(path) + "/.kinko-tmp-XXXXXX";
   const int fd = mkstemp(temp.data());
   if (fd < 0) return util::UnavailableError(path + ": cannot create a temporary file");
@@ -115,15 +117,38 @@ util::Status WriteNewFile(const std::string& path, std::span<const uint8_t> byte
     unlink(temp.c_str());
     return util::UnavailableError(path + ": close failed");
   }
+  return temp;
+}
+
+}  // namespace
+
+util::Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes, unsigned mode) {
+  if (access(path.c_str(), F_OK) == 0) {
+    return util::AlreadyExistsError(path + ": already exists (not overwritten)");
+  }
+  util::Result<std::string> temp = WriteTemporaryFile(path, bytes, mode);
+  if (!temp.ok()) return temp.status();
   // link() fails when `path` exists, so a file that appeared meanwhile is never replaced.
-  if (link(temp.c_str(), path.c_str()) != 0) {
+  if (link(temp->c_str(), path.c_str()) != 0) {
     const int error = errno;
-    unlink(temp.c_str());
+    unlink(temp->c_str());
     if (error == EEXIST)
       return util::AlreadyExistsError(path + ": already exists (not overwritten)");
     return util::UnavailableError(path + ": cannot create (" + std::strerror(error) + ")");
   }
-  unlink(temp.c_str());
+  unlink(temp->c_str());
+  return util::OkStatus();
+}
+
+util::Status ReplaceFile(const std::string& path, std::span<const uint8_t> bytes, unsigned mode) {
+  util::Result<std::string> temp = WriteTemporaryFile(path, bytes, mode);
+  if (!temp.ok()) return temp.status();
+  // rename() replaces `path` atomically: readers see the old or the new bytes, never a mix.
+  if (rename(temp->c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    unlink(temp->c_str());
+    return util::UnavailableError(path + ": cannot replace (" + std::strerror(error) + ")");
+  }
   return util::OkStatus();
 }
 

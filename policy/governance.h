@@ -57,6 +57,14 @@ struct Change {
 // more are still classified kLoosens, and doc/policy.md lists which changes count as tightening.
 std::vector<Change> Compare(const Policy& before, const Policy& after);
 
+// True when every intent that rule `inner` (of `inner_policy`) matches, rule `outer` (of
+// `outer_policy`) matches too: names are resolved in each rule's own policy (key labels and
+// groups to key ids, address-book labels to addresses). Exact for the conditions of
+// policy/policy.h, given that intents have 1..kMaxIntentOutputs outputs of at least 1 satoshi.
+// An unsatisfiable `inner` (say, labels naming no address) is covered by anything.
+bool RuleCovers(const Policy& outer_policy, const Rule& outer, const Policy& inner_policy,
+                const Rule& inner);
+
 // True when some change is kLoosens.
 bool Loosens(const std::vector<Change>& changes);
 

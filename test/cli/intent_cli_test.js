@@ -101,7 +101,7 @@ try {
     check(intent.requester_signature.verified === true && intent.expired === false, 'signature verified');
     check(intent.memo === 'payout' && intent.external_ref === 'w-42', 'memo and reference');
   }
-  const again = ok(['intent', 'show', 'i1.intent'], undefined, 'intent show');
+  const again = ok(['intent', 'show', 'i1.intent', '--json'], undefined, 'intent show');
   check(again && intent && again.digest === intent.digest && again.id === intent.id, 'intent show agrees with intent new');
   fails([...base, '--network', 'test', '--to', A1, '--amount', '1btc', '--fee-max', '1sat'], 'alice pass', /output 0 address/, 'address of another network');
   fails([...base, '--to', A1.toUpperCase(), '--amount', '1btc', '--fee-max', '1sat'], 'alice pass', /canonical/, 'uppercase address');
@@ -129,7 +129,7 @@ try {
   check(rejected && rejected.decision === 'reject' && /^[0-9a-f]{64}$/.test(rejected.comment_hash), 'rejection with comment hash');
   fails(['approve', 'i1.intent', '--key', 'alice.key', '--policy-digest', POLICY], 'alice pass\n', /cannot approve its own intent/, 'self-approval refused');
   fails(['approve', 'i1.intent', '--key', 'bob-approver.key', '--policy-digest', 'abcd'], 'bob pass', /--policy-digest/, 'short policy digest');
-  ok(['approval', 'show', 'a1.approval', '--intent', 'i1.intent'], undefined, 'approval show with its intent');
+  ok(['approval', 'show', 'a1.approval', '--intent', 'i1.intent', '--json'], undefined, 'approval show with its intent');
   ok([...base, '--to', A1, '--amount', '0.5btc', '--fee-max', '1000sat', '--out', 'i2.intent'], 'alice pass', 'second intent');
   fails(['approval', 'show', 'a1.approval', '--intent', 'i2.intent'], undefined, /another intent/, 'approval moved to another intent');
   const abytes = fs.readFileSync(file('a1.approval'));
