@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/policy_toml.h"
 #include "util/check.h"
 #include "util/hex.h"
 
@@ -56,30 +57,6 @@ namespace {
 constexpr size_t kKeyIdPrefixSize = 8;
 
 std::string Btc(btc::Amount amount) { return amount.ToBtcString() + " BTC"; }
-
-// The notation of FormatDuration (policy/policy_toml.h): the largest unit that divides
-// `seconds` exactly, 86400 -> "1d", 5400 -> "90m". TODO(#policy-toml): use FormatDuration once
-// policy_toml.cc exists.
-std::string DurationText(uint64_t seconds) {
-  constexpr std::pair<uint64_t, char> kUnits[] = {
-      {7 * 86400, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}};
-  for (const auto& [size, unit] : kUnits) {
-    if (seconds % size == 0) return std::to_string(seconds / size) + unit;
-  }
-  return std::to_string(seconds) + 's';
-}
-
-// The notation of FormatFeeRate (policy/policy_toml.h): 12500 sat/kvB -> "12.5 sat/vB".
-// TODO(#policy-toml): use FormatFeeRate once policy_toml.cc exists.
-std::string FeeRateText(uint64_t sat_per_kvb) {
-  std::string text = std::to_string(sat_per_kvb / 1000);
-  if (const uint64_t milli = sat_per_kvb % 1000; milli != 0) {
-    std::string fraction = std::to_string(1000 + milli).substr(1);  // Three digits.
-    while (fraction.back() == '0') fraction.pop_back();
-    text += "." + fraction;
-  }
-  return text + " sat/vB";
-}
 
 // "intent 0 (id 00112233445566778899aabbccddeeff)".
 std::string IntentName(size_t index, const Intent& intent) {
@@ -219,22 +196,23 @@ bool DestinationHolds(const Destination& destination,
   return false;
 }
 
-// Step 3: true when every condition of `rule` holds for `intent`.
+// Step 3: true when every condition of `rule` holds for `intent`. The order of the checks does
+// not change the result; the cheapest come first, the requester's (hash lookups) last.
 bool RuleMatches(const Rule& rule, const Intent& intent, const Policy& policy,
                  const std::vector<const AddressBookEntry*>& entries) {
   const IntentFields& f = intent.fields();
+  if (rule.amount_min.has_value() && intent.total() < *rule.amount_min) return false;
+  if (rule.amount_max.has_value() && intent.total() > *rule.amount_max) return false;
+  if (rule.outputs_max.has_value() && f.outputs.size() > *rule.outputs_max) return false;
   // Invariant (Policy): rule.wallets is sorted.
   if (!rule.wallets.empty() && !std::ranges::binary_search(rule.wallets, f.wallet)) return false;
+  if (!DestinationHolds(rule.destination, entries)) return false;
   if (!rule.requesters.empty() &&
       std::ranges::none_of(rule.requesters, [&](const std::string& name) {
         return policy.RefersTo(name, f.requester);
       })) {
     return false;
   }
-  if (!DestinationHolds(rule.destination, entries)) return false;
-  if (rule.amount_min.has_value() && intent.total() < *rule.amount_min) return false;
-  if (rule.amount_max.has_value() && intent.total() > *rule.amount_max) return false;
-  if (rule.outputs_max.has_value() && f.outputs.size() > *rule.outputs_max) return false;
   return true;
 }
 
@@ -422,9 +400,9 @@ std::optional<Verdict> CheckIntentCeilings(const std::vector<IntentWithApprovals
         *ceiling.max_rate_sat_per_kvb > *limits.fee_rate_max_sat_per_kvb) {
       return Refuse(RefusalCode::kFeeCeilingExceeded, index, "", "fee_rate_max",
                     IntentName(index, intent) + ": max_rate " +
-                        FeeRateText(*ceiling.max_rate_sat_per_kvb) +
+                        FormatFeeRate(*ceiling.max_rate_sat_per_kvb) +
                         " is above the policy's fee_rate_max " +
-                        FeeRateText(*limits.fee_rate_max_sat_per_kvb));
+                        FormatFeeRate(*limits.fee_rate_max_sat_per_kvb));
     }
   }
   return std::nullopt;
@@ -451,7 +429,7 @@ std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& 
   const auto paid = [&] {
     const uint64_t scaled_fee = static_cast<uint64_t>(tx.fee.sats()) * 1000;
     return "fee " + Btc(tx.fee) + " for " + std::to_string(tx.vsize) + " vB (" +
-           (scaled_fee % tx.vsize == 0 ? "" : "more than ") + FeeRateText(scaled_fee / tx.vsize) +
+           (scaled_fee % tx.vsize == 0 ? "" : "more than ") + FormatFeeRate(scaled_fee / tx.vsize) +
            ")";
   };
   if (limits.fee_max.has_value() && tx.fee > *limits.fee_max) {
@@ -472,7 +450,7 @@ std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& 
       RateAbove(tx.fee, tx.vsize, *limits.fee_rate_max_sat_per_kvb)) {
     return Refuse(RefusalCode::kFeeCeilingExceeded, std::nullopt, "", "fee_rate_max",
                   "transaction: " + paid() + " is above the policy's fee_rate_max " +
-                      FeeRateText(*limits.fee_rate_max_sat_per_kvb));
+                      FormatFeeRate(*limits.fee_rate_max_sat_per_kvb));
   }
   for (size_t index = 0; index < request.size(); ++index) {
     const Intent& intent = request[index].intent.intent();
@@ -480,7 +458,7 @@ std::optional<Verdict> CheckTransaction(const std::vector<IntentWithApprovals>& 
     if (max_rate.has_value() && RateAbove(tx.fee, tx.vsize, *max_rate)) {
       return Refuse(RefusalCode::kFeeCeilingExceeded, index, "", "max_rate",
                     IntentName(index, intent) + ": transaction " + paid() +
-                        " is above the intent's max_rate " + FeeRateText(*max_rate));
+                        " is above the intent's max_rate " + FormatFeeRate(*max_rate));
     }
   }
   return std::nullopt;
@@ -549,7 +527,7 @@ Verdict Evaluate(const std::vector<IntentWithApprovals>& request, const Policy& 
     for (const Window& window : limits.windows) {
       const int64_t used = UsedInWindow(velocity, wallet, window.duration, now, window.max);
       if (used + amount.sats() > window.max.sats()) {
-        const std::string limit = "window " + DurationText(window.duration);
+        const std::string limit = "window " + FormatDuration(window.duration);
         // `used` may have stopped adding just past the max: say so rather than print a partial
         // sum as if it were the whole.
         const std::string used_text = used > window.max.sats()

@@ -48,7 +48,7 @@
 //      limits.outputs_max;
 //   7. kPerTransactionLimit (limit "per_transaction") when the intents' total is above
 //      limits.per_transaction (or limit "max_money" when it is above 21 million BTC);
-//   8. kWindowLimit (limit "window 24h", the duration as FormatDuration writes it) when, for a
+//   8. kWindowLimit (limit "window 1d": the duration as FormatDuration writes it) when, for a
 //      wallet (wallets in byte order, windows in duration order), the velocity spends of that
 //      wallet with now - duration < time <= now, plus this request's total for the wallet, are
 //      above the window's max. Spends after `now` are not counted, so a decision can be
@@ -132,7 +132,7 @@ enum class RefusalCode {
 std::string_view RefusalCodeName(RefusalCode code);
 
 // Why a request was refused. `rule` names the deciding rule when there is one; `limit` names
-// the limit ("per_transaction", "window 24h", "fee_rate_max", ...) when one refused; `detail`
+// the limit ("per_transaction", "window 1d", "fee_rate_max", ...) when one refused; `detail`
 // is a sentence for a human naming the objects involved by label, index and amounts
 // ("intent 0 (id 1a2b...): rule 'to the address book' needs 2 of treasury (have 1: bob) and 1
 // of security (have 0)"). Never contains key material (key ids and labels are public).

@@ -600,6 +600,8 @@ TEST(EvaluateTest, InvalidApprovalsAreRefused) {
        std::vector<std::string>{"approval 0 by bob: for another policy"}},
       {"approval before the intent was created", by("bob", kCreated - 1),
        std::vector<std::string>{"approval 0 by bob: made before the intent was created"}},
+      {"approval after the intent expired", by("bob", kExpires),
+       std::vector<std::string>{"approval 0 by bob: made after the intent expired"}},
       {"approver not named in the policy", by("mallory"),
        std::vector<std::string>{"approval 0 by key " + IdPrefix("mallory"),
                                 "not a key of the policy"}},
@@ -793,6 +795,25 @@ TEST(EvaluateTest, TransactionLimits) {
       EXPECT_EQ(verdict.refusal->limit, c.limit);
     }
   }
+}
+
+TEST(EvaluateTest, IntentsTotallingMoreThanAllBitcoinAreRefused) {
+  const Policy policy = MakePolicy(BaseFields());  // No per_transaction limit.
+  IntentFields first = BaseIntent();
+  first.outputs[0].amount = Btc("11000000");
+  IntentFields second = first;
+  second.id[0] = 0x02;
+  const Verdict verdict =
+      Evaluate({WithApprovals(Sign(first), policy, {}), WithApprovals(Sign(second), policy, {})},
+               policy, VelocityState{}, kNow);
+  EXPECT_TRUE(IsRefused(verdict, RefusalCode::kPerTransactionLimit, std::nullopt,
+                        {"more than 21000000 BTC"}));
+  EXPECT_EQ(verdict.refusal->limit, "max_money");
+
+  second.outputs[0].amount = Btc("10000000");
+  EXPECT_TRUE(IsAllowed(
+      Evaluate({WithApprovals(Sign(first), policy, {}), WithApprovals(Sign(second), policy, {})},
+               policy, VelocityState{}, kNow)));
 }
 
 // Step 9: the base intent (10 sat/vB ceiling) paid by a transaction of `fee` for `vsize`.
