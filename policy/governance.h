@@ -65,6 +65,11 @@ std::vector<Change> Compare(const Policy& before, const Policy& after);
 bool RuleCovers(const Policy& outer_policy, const Rule& outer, const Policy& inner_policy,
                 const Rule& inner);
 
+// For each rule of `policy`, in order, the index of the first earlier rule that covers it
+// (RuleCovers: the rule never decides anything), or nullopt. Linear in the address book, not
+// in the number of rule pairs times the book.
+std::vector<std::optional<size_t>> FirstCoveringRules(const Policy& policy);
+
 // True when some change is kLoosens.
 bool Loosens(const std::vector<Change>& changes);
 

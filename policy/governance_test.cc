@@ -537,6 +537,19 @@ TEST(CompareTest, RuleCovers) {
   EXPECT_TRUE(RuleCovers(q, q.fields().rules[1], q, q.fields().rules[0]));
 }
 
+TEST(CompareTest, FirstCoveringRules) {
+  PolicyFields f = BaseFields();
+  Rule tiny = MakeRule("tiny");
+  tiny.wallets = {"hot"};
+  tiny.requesters = {"ops-bot"};
+  tiny.amount_max = Btc("0.1");
+  f.rules.insert(f.rules.begin() + 2, tiny);  // Covered by both withdrawal rules: the first counts.
+  f.rules.push_back(MakeRule("late"));        // Covered by "nothing else".
+  EXPECT_EQ(FirstCoveringRules(MakePolicy(f)),
+            (std::vector<std::optional<size_t>>{std::nullopt, std::nullopt, 0, std::nullopt,
+                                                std::nullopt, 4}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Governance paths.
 // ---------------------------------------------------------------------------------------------
