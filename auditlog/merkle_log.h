@@ -27,6 +27,7 @@
 
 namespace kinko::auditlog {
 
+// Copyable (a copy is a snapshot) and movable.
 class MerkleLog final {
  public:
   // The empty log (size 0, root EmptyRoot()).
