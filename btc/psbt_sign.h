@@ -44,8 +44,9 @@
 namespace kinko::btc {
 
 // An ECDSA private key held outside this process, known by its public key. Implementations
-// (signerd's PKCS#11 backend, say) live outside btc/.
-// Not copyable through this interface; shared by std::shared_ptr<const ExternalEcdsaKey>.
+// (signerd's PKCS#11 backend, say) live outside btc/. An interface: PsbtSigningKeys holds
+// implementations by std::shared_ptr<const ExternalEcdsaKey>; they must be thread-safe for
+// SignPsbt to run concurrently with them.
 class ExternalEcdsaKey {
  public:
   virtual ~ExternalEcdsaKey() = default;
