@@ -14,6 +14,9 @@
 #include "signerd/internal/wallet_testing.h"
 #include "util/hex.h"
 
+#define CRYPTOKI_GNU 1
+#include <p11-kit/pkcs11.h>
+
 namespace kinko::signerd {
 namespace {
 
@@ -215,6 +218,115 @@ TEST_F(Pkcs11KeyTest, TaprootNeedsTheFileBackend) {
   EXPECT_EQ(signed_psbt.status().code(), util::StatusCode::kFailedPrecondition);
   EXPECT_THAT(signed_psbt.status().message(),
               HasSubstr("external key 'pkcs11 token 'kinko-test' key 'signer-1''"));
+}
+
+// A key pair made without kinko, as other tooling might leave it on a token.
+struct RawKeyPair {
+  std::vector<uint8_t> curve_oid;
+  bool sensitive = true;
+  bool extractable = false;
+  std::string private_label;
+  std::string public_label;
+};
+
+void GenerateRawKeyPair(const Pkcs11Module& module, const RawKeyPair& pair) {
+  const ck_function_list& p11 = module.functions();
+  unsigned long count = 16;
+  std::vector<ck_slot_id_t> slots(count);
+  ASSERT_EQ(p11.C_GetSlotList(1, slots.data(), &count), CKR_OK);
+  ck_slot_id_t slot = 0;
+  bool found = false;
+  for (unsigned long i = 0; i < count; ++i) {
+    ck_token_info info{};
+    ASSERT_EQ(p11.C_GetTokenInfo(slots[i], &info), CKR_OK);
+    if (std::string(reinterpret_cast<const char*>(info.label), 10) == "kinko-test") {
+      slot = slots[i];
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found);
+  ck_session_handle_t session = 0;
+  ASSERT_EQ(
+      p11.C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+      CKR_OK);
+  std::string pin = internal::kSoftHsmUserPin;
+  const ck_rv_t login =
+      p11.C_Login(session, CKU_USER, reinterpret_cast<unsigned char*>(pin.data()), pin.size());
+  ASSERT_TRUE(login == CKR_OK || login == CKR_USER_ALREADY_LOGGED_IN);
+  unsigned char yes = 1;
+  unsigned char sensitive = pair.sensitive ? 1 : 0;
+  unsigned char extractable = pair.extractable ? 1 : 0;
+  std::vector<uint8_t> oid = pair.curve_oid;
+  std::string public_label = pair.public_label;
+  std::string private_label = pair.private_label;
+  ck_attribute public_template[] = {{CKA_TOKEN, &yes, 1},
+                                    {CKA_EC_PARAMS, oid.data(), oid.size()},
+                                    {CKA_LABEL, public_label.data(), public_label.size()}};
+  ck_attribute private_template[] = {{CKA_TOKEN, &yes, 1},
+                                     {CKA_PRIVATE, &yes, 1},
+                                     {CKA_SIGN, &yes, 1},
+                                     {CKA_SENSITIVE, &sensitive, 1},
+                                     {CKA_EXTRACTABLE, &extractable, 1},
+                                     {CKA_LABEL, private_label.data(), private_label.size()}};
+  ck_mechanism mechanism{
+      .mechanism = CKM_EC_KEY_PAIR_GEN, .parameter = nullptr, .parameter_len = 0};
+  ck_object_handle_t public_key = 0;
+  ck_object_handle_t private_key = 0;
+  EXPECT_EQ(p11.C_GenerateKeyPair(session, &mechanism, public_template, 3, private_template, 6,
+                                  &public_key, &private_key),
+            CKR_OK);
+  p11.C_CloseSession(session);
+}
+
+const std::vector<uint8_t> kSecp256k1Oid = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+const std::vector<uint8_t> kP256Oid = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+
+// Each refusal of a key pair found on the token, from a valid pair changed in one way.
+TEST_F(Pkcs11KeyTest, OpenRefusesKeysThatAreNotSafeSecp256k1KeyPairs) {
+  struct Case {
+    RawKeyPair pair;
+    util::StatusCode code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{kSecp256k1Oid, true, false, "valid", "valid"}, util::StatusCode::kOk, ""},
+      {{kP256Oid, true, false, "p256", "p256"},
+       util::StatusCode::kFailedPrecondition,
+       "pkcs11: key 'p256': not on the secp256k1 curve"},
+      {{kSecp256k1Oid, true, true, "extractable", "extractable"},
+       util::StatusCode::kFailedPrecondition,
+       "pkcs11: key 'extractable': the private key is extractable or not sensitive"},
+      {{kSecp256k1Oid, false, false, "clear", "clear"},
+       util::StatusCode::kFailedPrecondition,
+       "pkcs11: key 'clear': the private key is extractable or not sensitive"},
+  };
+  for (const Case& c : cases) {
+    GenerateRawKeyPair(*module_, c.pair);
+    util::Result<Pkcs11Key> key = Pkcs11Key::Open(
+        Ctx(), module_, {.token_label = kConfig.token_label, .key_label = c.pair.private_label},
+        Pin("1234"));
+    EXPECT_EQ(key.status().code(), c.code) << c.pair.private_label << ": " << key.status();
+    if (c.code != util::StatusCode::kOk) {
+      EXPECT_EQ(key.status().message(), c.message);
+    }
+  }
+
+  // The private key of one pair and the public key of another under one label.
+  GenerateRawKeyPair(*module_, {kSecp256k1Oid, true, false, "other-1", "mixed"});
+  GenerateRawKeyPair(*module_, {kSecp256k1Oid, true, false, "mixed", "other-2"});
+  util::Result<Pkcs11Key> mixed = Pkcs11Key::Open(
+      Ctx(), module_, {.token_label = kConfig.token_label, .key_label = "mixed"}, Pin("1234"));
+  EXPECT_EQ(mixed.status().code(), util::StatusCode::kDataLoss);
+  EXPECT_EQ(mixed.status().message(),
+            "pkcs11: key 'mixed': the private key does not sign for CKA_EC_POINT's public key");
+
+  // Two private keys under one label.
+  GenerateRawKeyPair(*module_, {kSecp256k1Oid, true, false, "twice", "twice-1"});
+  GenerateRawKeyPair(*module_, {kSecp256k1Oid, true, false, "twice", "twice-2"});
+  util::Result<Pkcs11Key> twice = Pkcs11Key::Open(
+      Ctx(), module_, {.token_label = kConfig.token_label, .key_label = "twice"}, Pin("1234"));
+  EXPECT_EQ(twice.status().code(), util::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(twice.status().message(), "pkcs11: several private keys are labelled 'twice'");
 }
 
 }  // namespace
