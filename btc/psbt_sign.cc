@@ -10,6 +10,8 @@
 #include "btc/sighash.h"
 #include "btc/standard.h"
 #include "crypto/hash.h"
+#include "util/check.h"
+#include "util/hex.h"
 
 namespace kinko::btc {
 
@@ -18,6 +20,14 @@ void PsbtSigningKeys::AddKey(const crypto::Secp256k1Context& ctx, crypto::Privat
   single_keys_.push_back(SingleKey{.key = std::move(key),
                                    .compressed = pubkey.SerializeCompressed(),
                                    .uncompressed = pubkey.SerializeUncompressed()});
+}
+
+void PsbtSigningKeys::AddExternalKey(std::shared_ptr<const ExternalEcdsaKey> key) {
+  CHECK(key != nullptr);
+  const crypto::PublicKey& pubkey = key->public_key();
+  external_keys_.push_back(ExternalKey{.key = std::move(key),
+                                       .compressed = pubkey.SerializeCompressed(),
+                                       .uncompressed = pubkey.SerializeUncompressed()});
 }
 
 util::Status PsbtSigningKeys::AddExtendedKey(ExtendedKey key, std::optional<KeyOrigin> origin) {
@@ -59,19 +69,45 @@ class PsbtKeyFinder final {
     return derived == nullptr ? nullptr : derived->private_key();
   }
 
-  // The public keys (both encodings) of the single keys whose HASH160 is `hash`.
-  std::vector<std::vector<uint8_t>> SingleKeysWithHash(std::span<const uint8_t> hash) const {
-    std::vector<std::vector<uint8_t>> found;
-    for (const auto& single : keys_.single_keys_) {
-      for (std::span<const uint8_t> encoding : {std::span<const uint8_t>(single.compressed),
-                                                std::span<const uint8_t>(single.uncompressed)}) {
-        const crypto::Hash160Bytes key_hash = crypto::Hash160(encoding);
-        if (std::equal(key_hash.begin(), key_hash.end(), hash.begin(), hash.end())) {
-          found.emplace_back(encoding.begin(), encoding.end());
-        }
+  // The external key whose public key is `pubkey` (33 or 65 bytes), or nullptr.
+  const ExternalEcdsaKey* ExternalForPubkey(const std::vector<uint8_t>& pubkey) const {
+    for (const auto& external : keys_.external_keys_) {
+      if (std::ranges::equal(external.compressed, pubkey) ||
+          std::ranges::equal(external.uncompressed, pubkey)) {
+        return external.key.get();
       }
     }
+    return nullptr;
+  }
+
+  // The public keys (both encodings) of the single and external keys whose HASH160 is `hash`.
+  std::vector<std::vector<uint8_t>> SingleKeysWithHash(std::span<const uint8_t> hash) const {
+    std::vector<std::vector<uint8_t>> found;
+    auto add_matching = [&](std::span<const uint8_t> encoding) {
+      const crypto::Hash160Bytes key_hash = crypto::Hash160(encoding);
+      if (std::equal(key_hash.begin(), key_hash.end(), hash.begin(), hash.end())) {
+        found.emplace_back(encoding.begin(), encoding.end());
+      }
+    };
+    for (const auto& single : keys_.single_keys_) {
+      add_matching(single.compressed);
+      add_matching(single.uncompressed);
+    }
+    for (const auto& external : keys_.external_keys_) {
+      add_matching(external.compressed);
+      add_matching(external.uncompressed);
+    }
     return found;
+  }
+
+  // The external key whose x-only public key is `xonly`, or nullptr.
+  const ExternalEcdsaKey* ExternalForXOnly(const XOnlyBytes& xonly) const {
+    for (const auto& external : keys_.external_keys_) {
+      if (std::equal(xonly.begin(), xonly.end(), external.compressed.begin() + 1)) {
+        return external.key.get();
+      }
+    }
+    return nullptr;
   }
 
   // The key whose x-only public key is `xonly`, or nullptr.
@@ -137,6 +173,20 @@ util::Status InputError(size_t index, const std::string& reason) {
 
 bool SameBytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// "external key 'name' (02ab...)": how errors name an external key.
+std::string ExternalKeyName(const ExternalEcdsaKey& key) {
+  return "external key '" + key.name() + "' (" +
+         util::HexEncode(key.public_key().SerializeCompressed()) + ")";
+}
+
+// Taproot needs Schnorr signatures, which an external ECDSA key cannot make.
+util::Status TaprootNeedsExternalKey(size_t index, const ExternalEcdsaKey& key) {
+  return util::FailedPreconditionError(
+      "psbt input " + std::to_string(index) + ": taproot needs a schnorr signature by " +
+      ExternalKeyName(key) + ", which makes ecdsa signatures only; hold this key in a backend " +
+      "that can sign taproot");
 }
 
 // The signing of one input: its transaction, spent output and the shared precomputed hashes.
@@ -221,7 +271,8 @@ class InputSigner {
                          SigVersion version, int64_t amount) {
     if (input_.partial_sigs.contains(pubkey)) return util::OkStatus();
     const crypto::PrivateKey* key = finder_.ForPubkey(pubkey, input_.bip32_derivations);
-    if (key == nullptr) return util::OkStatus();
+    const ExternalEcdsaKey* external = key == nullptr ? finder_.ExternalForPubkey(pubkey) : nullptr;
+    if (key == nullptr && external == nullptr) return util::OkStatus();
     const uint32_t hash_type = input_.sighash_type.value_or(kSighashAll);
     if (util::Status status = CheckEcdsaSighash(hash_type); !status.ok()) return status;
     // The sighash field is 32 bits; consensus hashes it as a signed 32-bit integer and the
@@ -239,11 +290,39 @@ class InputSigner {
       case SigVersion::kTapscript:
         CHECK(false);
     }
-    std::vector<uint8_t> sig = crypto::EcdsaSign(ctx_, *key, sighash, options_.grinding);
+    std::vector<uint8_t> sig;
+    if (key != nullptr) {
+      sig = crypto::EcdsaSign(ctx_, *key, sighash, options_.grinding);
+    } else {
+      util::Result<std::vector<uint8_t>> external_sig = SignExternal(*external, sighash);
+      if (!external_sig.ok()) return external_sig.status();
+      sig = std::move(*external_sig);
+    }
     sig.push_back(static_cast<uint8_t>(hash_type));
     input_.partial_sigs.emplace(pubkey, std::move(sig));
     ++signatures_added_;
     return util::OkStatus();
+  }
+
+  // The signature of `sighash` by `key`, checked before it is used: the key lives outside the
+  // process, so a faulty or tampered backend must not be able to put a signature into the PSBT
+  // that would not verify or would be non-standard (high S, non-strict DER).
+  util::Result<std::vector<uint8_t>> SignExternal(const ExternalEcdsaKey& key,
+                                                  const SighashBytes& sighash) const {
+    const std::string where = "psbt input " + std::to_string(index_) + ": " + ExternalKeyName(key);
+    util::Result<std::vector<uint8_t>> sig = key.SignDigest(sighash);
+    if (!sig.ok()) {
+      return util::Status(sig.status().code(), where + ": " + sig.status().message());
+    }
+    // Strict DER is what libsecp256k1's parser accepts (DerParsing::kStrict); EcdsaVerify
+    // accepts a high S, so low S is checked on its own.
+    if (!crypto::EcdsaVerify(ctx_, key.public_key(), sighash, *sig, crypto::DerParsing::kStrict)) {
+      return util::InternalError(where + ": returned a signature that does not verify");
+    }
+    if (!crypto::EcdsaIsLowS(ctx_, *sig, crypto::DerParsing::kStrict)) {
+      return util::InternalError(where + ": returned a signature with a high S");
+    }
+    return sig;
   }
 
   // P2PK, P2PKH or multisig `script`, which is also the script code.
@@ -320,6 +399,10 @@ class InputSigner {
     if (!input_.tap_key_sig.has_value() && input_.tap_internal_key.has_value()) {
       const crypto::PrivateKey* key =
           finder_.ForXOnly(*input_.tap_internal_key, input_.tap_bip32_derivations);
+      if (key == nullptr) {
+        const ExternalEcdsaKey* external = finder_.ExternalForXOnly(*input_.tap_internal_key);
+        if (external != nullptr) return TaprootNeedsExternalKey(index_, *external);
+      }
       if (key != nullptr) {
         util::Result<crypto::PrivateKey> tweaked =
             crypto::TaprootTweakPrivateKey(ctx_, *key, input_.tap_merkle_root);
@@ -352,7 +435,11 @@ class InputSigner {
       for (const XOnlyBytes& xonly : leaf_keys) {
         if (input_.tap_script_sigs.contains({xonly, leaf_hash})) continue;
         const crypto::PrivateKey* key = finder_.ForXOnly(xonly, input_.tap_bip32_derivations);
-        if (key == nullptr) continue;
+        if (key == nullptr) {
+          const ExternalEcdsaKey* external = finder_.ExternalForXOnly(xonly);
+          if (external != nullptr) return TaprootNeedsExternalKey(index_, *external);
+          continue;
+        }
         util::Result<std::vector<uint8_t>> sig = SignSchnorr(*key, hash_type, leaf_hash);
         if (!sig.ok()) return sig.status();
         input_.tap_script_sigs.emplace(std::make_pair(xonly, leaf_hash), std::move(*sig));

@@ -15,24 +15,55 @@
 // holds a key for asks for a sighash type other than SIGHASH_ALL (and taproot's
 // SIGHASH_DEFAULT) without `allow_any_sighash`.
 //
+// A key whose private part lives outside the process (a hardware security module, say) takes
+// part through ExternalEcdsaKey: SignPsbt computes the sighash, asks the key for a signature
+// and verifies it (valid for that key and sighash, strict DER, low S) before putting it in the
+// PSBT. Such a key makes ECDSA signatures only; a taproot input that needs it is refused.
+//
 // Thread-safe: PsbtSigningKeys is not thread-safe (one owner); SignPsbt is pure apart from
-// reading `keys`, and may run concurrently on different PSBTs with the same const keys.
+// reading `keys` (and calling their external keys), and may run concurrently on different
+// PSBTs with the same const keys when their external keys are thread-safe.
 #ifndef KINKO_BTC_PSBT_SIGN_H_
 #define KINKO_BTC_PSBT_SIGN_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "btc/bip32.h"
 #include "btc/psbt.h"
+#include "crypto/hash.h"
 #include "crypto/rng.h"
 #include "crypto/secp256k1.h"
 #include "util/result.h"
 #include "util/status.h"
 
 namespace kinko::btc {
+
+// An ECDSA private key held outside this process, known by its public key. Implementations
+// (signerd's PKCS#11 backend, say) live outside btc/. An interface: PsbtSigningKeys holds
+// implementations by std::shared_ptr<const ExternalEcdsaKey>; they must be thread-safe for
+// SignPsbt to run concurrently with them.
+class ExternalEcdsaKey {
+ public:
+  virtual ~ExternalEcdsaKey() = default;
+
+  // The public key of the held private key (compressed).
+  virtual const crypto::PublicKey& public_key() const = 0;
+
+  // A short name for error messages ("pkcs11 token 'vault' key 'signer-1'"). Never secret.
+  virtual std::string name() const = 0;
+
+  // Returns the DER signature (no sighash byte) of the 32-byte `digest` by the held key, with
+  // low S. Fails with the backend's error (kUnavailable when the device cannot be reached,
+  // say). SignPsbt verifies whatever is returned, so a faulty backend cannot put a bad
+  // signature in a PSBT.
+  virtual util::Result<std::vector<uint8_t>> SignDigest(
+      const crypto::Hash256Bytes& digest) const = 0;
+};
 
 // The private keys a signer holds: single keys, and extended private keys with the origin that
 // PSBT derivations name them by. Movable, not copyable.
@@ -55,7 +86,14 @@ class PsbtSigningKeys final {
   // key is that public key. Fails with kInvalidArgument when `key` is not private.
   util::Status AddExtendedKey(ExtendedKey key, std::optional<KeyOrigin> origin);
 
-  bool empty() const { return single_keys_.empty() && extended_keys_.empty(); }
+  // Adds a key held outside the process. It signs ECDSA wherever its compressed or
+  // uncompressed public key appears; SignPsbt fails (kFailedPrecondition) on a taproot input
+  // whose internal key or leaf key is its x-only key. Requires `key` != nullptr.
+  void AddExternalKey(std::shared_ptr<const ExternalEcdsaKey> key);
+
+  bool empty() const {
+    return single_keys_.empty() && extended_keys_.empty() && external_keys_.empty();
+  }
 
  private:
   friend class PsbtKeyFinder;
@@ -68,8 +106,14 @@ class PsbtSigningKeys final {
     ExtendedKey key;
     KeyOrigin origin;
   };
+  struct ExternalKey {
+    std::shared_ptr<const ExternalEcdsaKey> key;
+    std::array<uint8_t, 33> compressed;
+    std::array<uint8_t, 65> uncompressed;
+  };
   std::vector<SingleKey> single_keys_;
   std::vector<OriginKey> extended_keys_;
+  std::vector<ExternalKey> external_keys_;
 };
 
 struct PsbtSignOptions {
@@ -99,7 +143,11 @@ struct PsbtSignResult {
 // output of every input is known (BIP341 commits to all of them).
 // Fails with kInvalidArgument, naming the input and the reason, for the signer checks listed
 // at the top of this file, and with kPermissionDenied for a sighash type not allowed by
-// `options`; on failure nothing is signed.
+// `options`. With external keys (AddExternalKey) it also fails with: the external key's own
+// error, prefixed with the input and the key's name, when SignDigest fails; kInternal when the
+// returned signature is not strict DER, not low S or does not verify for the key and sighash;
+// kFailedPrecondition when a taproot input needs the external key. On failure nothing is
+// signed.
 util::Result<PsbtSignResult> SignPsbt(const crypto::Secp256k1Context& ctx, Psbt psbt,
                                       const PsbtSigningKeys& keys,
                                       const PsbtSignOptions& options = {});

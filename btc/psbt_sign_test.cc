@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "crypto/key_export.h"
 #include "crypto/rng.h"
 #include "crypto/secp256k1.h"
+#include "util/hex.h"
 
 namespace kinko::btc {
 namespace {
@@ -392,6 +394,180 @@ TEST(PsbtSignTest, TaprootSighashSingleRefusedOnlyWhereTheSignerSigns) {
   util::Result<PsbtSignResult> signed_psbt = SignPsbt(Ctx(), psbt, other);
   ASSERT_TRUE(signed_psbt.ok()) << signed_psbt.status();
   EXPECT_EQ(signed_psbt->signatures_added, 2u);  // Inputs 2 (P2WPKH) and 5 (P2SH multisig).
+}
+
+// An external key that wraps an in-process key, and can be told to misbehave.
+class TestExternalKey final : public ExternalEcdsaKey {
+ public:
+  enum class Fault { kNone, kError, kWrongDigest, kHighS, kNotDer };
+
+  TestExternalKey(const ExtendedKey& key, Fault fault)
+      : key_(crypto::CopyPrivateKey(*key.private_key())),
+        public_key_(key.public_key()),
+        fault_(fault) {}
+
+  const crypto::PublicKey& public_key() const override { return public_key_; }
+  std::string name() const override { return "test"; }
+  util::Result<std::vector<uint8_t>> SignDigest(const crypto::Hash256Bytes& digest) const override {
+    ++calls_;
+    crypto::Hash256Bytes signed_digest = digest;
+    switch (fault_) {
+      case Fault::kNone:
+      case Fault::kHighS:
+      case Fault::kNotDer:
+        break;
+      case Fault::kError:
+        return util::UnavailableError("device unplugged");
+      case Fault::kWrongDigest:
+        signed_digest[0] ^= 1;
+        break;
+    }
+    std::vector<uint8_t> sig = crypto::EcdsaSign(Ctx(), key_, signed_digest);
+    if (fault_ == Fault::kHighS) sig = WithHighS(sig);
+    if (fault_ == Fault::kNotDer) sig.push_back(0);  // Trailing garbage.
+    return sig;
+  }
+  int calls() const { return calls_; }
+
+ private:
+  // The same signature with S replaced by n - S (also valid, but not low S).
+  static std::vector<uint8_t> WithHighS(const std::vector<uint8_t>& der) {
+    static constexpr std::array<uint8_t, 32> kOrder = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48,
+        0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
+    // DER: 30 len 02 rlen r 02 slen s.
+    const size_t r_len = der[3];
+    const std::vector<uint8_t> r(der.begin() + 4, der.begin() + 4 + static_cast<long>(r_len));
+    const size_t s_len = der[5 + r_len];
+    std::array<uint8_t, 32> s{};
+    std::copy(der.end() - static_cast<long>(s_len), der.end(), s.end() - static_cast<long>(s_len));
+    std::array<uint8_t, 32> high{};
+    int borrow = 0;
+    for (int i = 31; i >= 0; --i) {
+      const int d = kOrder[i] - s[i] - borrow;
+      high[i] = static_cast<uint8_t>(d & 0xff);
+      borrow = d < 0 ? 1 : 0;
+    }
+    // A high S has its top bit set: it needs a 0x00 sign byte.
+    std::vector<uint8_t> s_der{0x00};
+    s_der.insert(s_der.end(), high.begin(), high.end());
+    std::vector<uint8_t> out{0x30, static_cast<uint8_t>(4 + r.size() + s_der.size()), 0x02,
+                             static_cast<uint8_t>(r.size())};
+    out.insert(out.end(), r.begin(), r.end());
+    out.push_back(0x02);
+    out.push_back(static_cast<uint8_t>(s_der.size()));
+    out.insert(out.end(), s_der.begin(), s_der.end());
+    return out;
+  }
+
+  crypto::PrivateKey key_;
+  crypto::PublicKey public_key_;
+  Fault fault_;
+  mutable int calls_ = 0;
+};
+
+ExtendedKey Child(const Fixture& f, uint32_t index) {
+  util::Result<ExtendedKey> child = f.master.DerivePath(Ctx(), KeyPath{{0, index}});
+  EXPECT_TRUE(child.ok());
+  return std::move(*child);
+}
+
+TEST(PsbtSignTest, ExternalKeysSignEcdsaInputsLikeInProcessKeys) {
+  Fixture f;
+  // Keys 0..5 (the ECDSA inputs) external, keys 6..11 (taproot only) in process.
+  PsbtSigningKeys external;
+  PsbtSigningKeys internal;
+  std::vector<std::shared_ptr<const TestExternalKey>> backends;
+  for (uint32_t i = 0; i < 12; ++i) {
+    const ExtendedKey child = Child(f, i);
+    if (i < 6) {
+      backends.push_back(std::make_shared<TestExternalKey>(child, TestExternalKey::Fault::kNone));
+      external.AddExternalKey(backends.back());
+    } else {
+      external.AddKey(Ctx(), crypto::CopyPrivateKey(*child.private_key()));
+    }
+    internal.AddKey(Ctx(), crypto::CopyPrivateKey(*child.private_key()));
+  }
+  util::Result<PsbtSignResult> with_external = SignPsbt(Ctx(), f.psbt, external);
+  ASSERT_TRUE(with_external.ok()) << with_external.status();
+  EXPECT_TRUE(with_external->complete);
+  ExpectFinalTransactionVerifies(f, with_external->psbt);
+
+  // RFC 6979 with the same grinding: the same signatures as the in-process keys.
+  util::Result<PsbtSignResult> with_internal = SignPsbt(Ctx(), f.psbt, internal);
+  ASSERT_TRUE(with_internal.ok());
+  EXPECT_EQ(with_external->signatures_added, with_internal->signatures_added);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_FALSE(with_external->psbt.inputs[i].partial_sigs.empty()) << i;
+    EXPECT_EQ(with_external->psbt.inputs[i].partial_sigs,
+              with_internal->psbt.inputs[i].partial_sigs)
+        << "input " << i;
+  }
+  int calls = 0;
+  for (const auto& backend : backends) calls += backend->calls();
+  EXPECT_EQ(calls, 12);  // 1 + 1 + 1 + 3 + 3 + 3 ECDSA signatures.
+}
+
+TEST(PsbtSignTest, ExternalKeyFaultsFailTheWholeCall) {
+  struct Case {
+    TestExternalKey::Fault fault;
+    util::StatusCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {TestExternalKey::Fault::kError, util::StatusCode::kUnavailable,
+       "psbt input 2: external key 'test' (%): device unplugged"},
+      {TestExternalKey::Fault::kWrongDigest, util::StatusCode::kInternal,
+       "psbt input 2: external key 'test' (%): returned a signature that does not verify"},
+      {TestExternalKey::Fault::kHighS, util::StatusCode::kInternal,
+       "psbt input 2: external key 'test' (%): returned a signature with a high S"},
+      {TestExternalKey::Fault::kNotDer, util::StatusCode::kInternal,
+       "psbt input 2: external key 'test' (%): returned a signature that does not verify"},
+  };
+  Fixture f;
+  const ExtendedKey child = Child(f, 2);  // P2WPKH input 2 (and legacy multisig input 5).
+  const std::string pubkey_hex = util::HexEncode(child.public_key().SerializeCompressed());
+  // The well-behaved key signs: the cases below differ from it only in the fault.
+  {
+    PsbtSigningKeys keys;
+    keys.AddExternalKey(std::make_shared<TestExternalKey>(child, TestExternalKey::Fault::kNone));
+    util::Result<PsbtSignResult> signed_psbt = SignPsbt(Ctx(), f.psbt, keys);
+    ASSERT_TRUE(signed_psbt.ok()) << signed_psbt.status();
+    EXPECT_EQ(signed_psbt->signatures_added, 2u);
+  }
+  for (const Case& c : cases) {
+    PsbtSigningKeys keys;
+    keys.AddExternalKey(std::make_shared<TestExternalKey>(child, c.fault));
+    util::Result<PsbtSignResult> signed_psbt = SignPsbt(Ctx(), f.psbt, keys);
+    ASSERT_FALSE(signed_psbt.ok());
+    std::string expected = c.message;
+    expected.replace(expected.find('%'), 1, pubkey_hex);
+    EXPECT_EQ(signed_psbt.status().code(), c.code) << expected;
+    EXPECT_EQ(signed_psbt.status().message(), expected);
+  }
+}
+
+TEST(PsbtSignTest, TaprootInputNeedingAnExternalKeyFailsClearly) {
+  struct Case {
+    uint32_t key_index;
+    const char* input;
+  };
+  // Key 6 is input 6's internal key (key path); key 9 is in input 7's multi_a leaf.
+  const Case cases[] = {{6, "psbt input 6: "}, {9, "psbt input 7: "}};
+  Fixture f;
+  for (const Case& c : cases) {
+    PsbtSigningKeys keys;
+    keys.AddExternalKey(
+        std::make_shared<TestExternalKey>(Child(f, c.key_index), TestExternalKey::Fault::kNone));
+    util::Result<PsbtSignResult> signed_psbt = SignPsbt(Ctx(), f.psbt, keys);
+    ASSERT_FALSE(signed_psbt.ok());
+    EXPECT_EQ(signed_psbt.status().code(), util::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(signed_psbt.status().message(),
+                HasSubstr(std::string(c.input) + "taproot needs a schnorr signature by " +
+                          "external key 'test'"));
+    EXPECT_THAT(signed_psbt.status().message(), HasSubstr("makes ecdsa signatures only"));
+  }
 }
 
 }  // namespace

@@ -1,9 +1,14 @@
-// The encrypted key file of an identity key (doc/identities.md, doc/decisions/0003): an Ed25519
-// seed encrypted under a passphrase with Argon2id (key derivation) and XChaCha20-Poly1305
-// (authenticated encryption), with the public key, a label and the KDF parameters in the clear
-// and authenticated.
+// Encrypted key files: a private key encrypted under a passphrase with Argon2id (key
+// derivation) and XChaCha20-Poly1305 (authenticated encryption), with the public key, a label
+// and the KDF parameters in the clear and authenticated. Two signature schemes share the
+// format up to the public key:
+// - KeyFile (scheme 0x01): the Ed25519 seed of an identity key (doc/identities.md,
+//   doc/decisions/0003);
+// - Secp256k1KeyFile (scheme 0x02): a secp256k1 private key, with a text in the clear that
+//   says what the key is (signerd's file key backend stores the key's BIP32 origin and xpub
+//   there; doc/key-backends.md).
 //
-// Layout (all integers big-endian). DO NOT CHANGE: stored in users' key files.
+// Scheme 0x01 layout (all integers big-endian). DO NOT CHANGE: stored in users' key files.
 //   offset  size  field
 //        0     8  magic "KINKOKEY"
 //        8     1  format version, 0x01
@@ -20,6 +25,19 @@
 // The associated data of the encryption is bytes [0, 92+L): changing any clear field makes
 // decryption fail. A file has exactly 140+L bytes.
 //
+// Scheme 0x02 layout. DO NOT CHANGE: stored in users' key files.
+//   offset  size  field
+//        0    19  magic, version 0x01, scheme 0x02, key derivation, passes, memory (as above)
+//       19    16  salt
+//       35    24  XChaCha20-Poly1305 nonce
+//       59    33  compressed secp256k1 public key
+//       92     1  label length L, 1..64
+//       93     L  label: [A-Za-z0-9._@-]
+//     93+L     2  public info length I, 0..1024
+//     95+L     I  public info: printable ASCII (0x20..0x7e)
+//   95+L+I    48  ciphertext of the 32-byte private key || 16-byte Poly1305 tag
+// The associated data is bytes [0, 95+L+I). A file has exactly 143+L+I bytes.
+//
 // Thread-safe: a KeyFile is an immutable value; the functions are pure apart from `rng`.
 #ifndef KINKO_CRYPTO_KEYFILE_H_
 #define KINKO_CRYPTO_KEYFILE_H_
@@ -33,6 +51,7 @@
 
 #include "crypto/ed25519.h"
 #include "crypto/rng.h"
+#include "crypto/secp256k1.h"
 #include "crypto/secret.h"
 #include "util/result.h"
 
@@ -48,6 +67,7 @@ inline constexpr uint32_t kKdfMaxPasses = 10;
 inline constexpr uint32_t kKdfMinMemoryKib = 8;
 inline constexpr uint32_t kKdfMaxMemoryKib = 1024 * 1024;
 inline constexpr size_t kKeyLabelMaxSize = 64;
+inline constexpr size_t kKeyPublicInfoMaxSize = 1024;
 
 // True when `label` is 1..64 characters of [A-Za-z0-9._@-].
 bool IsValidKeyLabel(std::string_view label);
@@ -89,6 +109,55 @@ class KeyFile final {
   std::array<uint8_t, 24> nonce_{};
   Ed25519PublicKey public_key_{};
   std::string label_;
+  std::array<uint8_t, 48> ciphertext_{};
+};
+
+// An encrypted secp256k1 private key (scheme 0x02). Copyable and movable; holds no plaintext
+// secret.
+class Secp256k1KeyFile final {
+ public:
+  // Encrypts `key` under `passphrase` with `params`, a fresh salt and nonce from `rng`;
+  // `public_info` is stored in the clear and authenticated. Fails with kInvalidArgument when
+  // `label` is not a valid label, `public_info` is longer than 1024 bytes or not printable
+  // ASCII, `params` are out of range, or `passphrase` is empty; with kUnavailable when
+  // Argon2id cannot run (out of memory).
+  static util::Result<Secp256k1KeyFile> Encrypt(const Secp256k1Context& ctx, const PrivateKey& key,
+                                                std::string_view label,
+                                                std::string_view public_info,
+                                                const SecretBytes& passphrase,
+                                                const KdfParams& params, Rng& rng);
+
+  // Parses a key file without decrypting it. Fails with kInvalidArgument naming the field:
+  // wrong magic, unknown version, scheme or key derivation, KDF parameters out of range, an
+  // invalid public key, an invalid label or public info, or a size other than 143+L+I.
+  static util::Result<Secp256k1KeyFile> Parse(std::span<const uint8_t> bytes);
+
+  // The file's bytes. Parse(Serialize()) gives back an equal file.
+  std::vector<uint8_t> Serialize() const;
+
+  // Derives the file key from `passphrase` and decrypts the private key.
+  // Fails with kPermissionDenied "key file: wrong passphrase or corrupted file" when the
+  // passphrase is wrong or any byte of the file was altered (the two cannot be told apart);
+  // with kDataLoss when the decrypted key is invalid or does not give the stored public key;
+  // with kUnavailable when Argon2id cannot run.
+  util::Result<PrivateKey> Decrypt(const Secp256k1Context& ctx,
+                                   const SecretBytes& passphrase) const;
+
+  const PublicKey& public_key() const { return public_key_; }
+  const std::string& label() const { return label_; }
+  const std::string& public_info() const { return public_info_; }
+  const KdfParams& kdf_params() const { return params_; }
+
+ private:
+  explicit Secp256k1KeyFile(PublicKey public_key) : public_key_(std::move(public_key)) {}
+  std::vector<uint8_t> Header() const;  // The associated data: bytes [0, 95+L+I).
+
+  KdfParams params_;
+  std::array<uint8_t, 16> salt_{};
+  std::array<uint8_t, 24> nonce_{};
+  PublicKey public_key_;
+  std::string label_;
+  std::string public_info_;
   std::array<uint8_t, 48> ciphertext_{};
 };
 

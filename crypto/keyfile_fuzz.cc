@@ -1,5 +1,5 @@
-// Key file parser: whatever Parse accepts serializes back to exactly the same bytes (the format
-// has one encoding per file), and parsing that again gives the same fields.
+// Key file parsers (both schemes): whatever Parse accepts serializes back to exactly the same
+// bytes (the format has one encoding per file), and parsing that again gives the same fields.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +10,21 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> input(data, size);
+  kinko::util::Result<kinko::crypto::Secp256k1KeyFile> secp_file =
+      kinko::crypto::Secp256k1KeyFile::Parse(input);
+  if (secp_file.ok()) {
+    const std::vector<uint8_t> bytes = secp_file->Serialize();
+    if (bytes.size() != size || !std::equal(bytes.begin(), bytes.end(), input.begin())) {
+      __builtin_trap();
+    }
+    kinko::util::Result<kinko::crypto::Secp256k1KeyFile> again =
+        kinko::crypto::Secp256k1KeyFile::Parse(bytes);
+    if (!again.ok() || again->label() != secp_file->label() ||
+        again->public_info() != secp_file->public_info() ||
+        !(again->public_key() == secp_file->public_key())) {
+      __builtin_trap();
+    }
+  }
   kinko::util::Result<kinko::crypto::KeyFile> file = kinko::crypto::KeyFile::Parse(input);
   if (!file.ok()) return 0;
   const std::vector<uint8_t> bytes = file->Serialize();
