@@ -159,9 +159,11 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
   const btc::TxOut& spent = previous.outputs[prevout.index];
   if (input.witness_utxo.has_value() && *input.witness_utxo != spent) {
     return Refusal(TransactionRefusal::kWitnessUtxoMismatch,
-                   name + ": witness utxo (" + Sats(input.witness_utxo->value) +
+                   name + ": witness utxo (" + Sats(input.witness_utxo->value) + " to " +
+                       DescribeScript(input.witness_utxo->script_pubkey, wallet.network()) +
                        ") differs from output " + std::to_string(prevout.index) +
-                       " of the previous transaction (" + Sats(spent.value) + ")");
+                       " of the previous transaction (" + Sats(spent.value) + " to " +
+                       DescribeScript(spent.script_pubkey, wallet.network()) + ")");
   }
   util::Result<btc::Amount> amount = btc::Amount::FromSats(spent.value);
   if (!amount.ok()) {
