@@ -389,7 +389,7 @@ std::vector<RefusalCase> RefusalCases() {
        R::kPreviousTransactionMismatch, "has no output 9"},
       {"witness utxo understates the amount",
        [](const Wallet&, Request& r) { r.psbt.inputs[0].witness_utxo->value -= 100'000; },
-       R::kWitnessUtxoMismatch, "input 0: witness utxo (900000 sat)"},
+       R::kWitnessUtxoMismatch, "input 0: witness utxo (900000 sat to "},
       {"witness utxo of another script",
        [](const Wallet&, Request& r) { r.psbt.inputs[0].witness_utxo->script_pubkey = Foreign(9); },
        R::kWitnessUtxoMismatch, "input 0"},
