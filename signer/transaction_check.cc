@@ -172,6 +172,13 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
   }
 
   const std::vector<btc::KeyOrigin> origins = Origins(input);
+  // Each derivation may name another index to try: no more than the descriptor has keys.
+  if (origins.size() > wallet.derivation_count()) {
+    return Refusal(TransactionRefusal::kInputNotInWallet,
+                   name + ": carries " + std::to_string(origins.size()) +
+                       " key derivations; the wallet's outputs have " +
+                       std::to_string(wallet.derivation_count()));
+  }
   constexpr WalletBranch kBoth[] = {WalletBranch::kReceive, WalletBranch::kChange};
   const std::optional<Location> location = Locate(ctx, wallet, kBoth, spent.script_pubkey, origins);
   const std::string spent_name = DescribeScript(spent.script_pubkey, wallet.network());
@@ -294,7 +301,9 @@ util::Result<WalletConfig> WalletConfig::Create(const crypto::Secp256k1Context& 
     return util::InvalidArgumentError(name + ": receive and change branches give the same script");
   }
   return WalletConfig(std::move(wallet_id), network, std::move(descriptor), std::move(branches[0]),
-                      std::move(branches[1]), receive_index_max, change_index_max);
+                      std::move(branches[1]), receive_index_max, change_index_max,
+                      receive_script.value().bip32_derivations.size() +
+                          receive_script.value().tap_bip32_derivations.size());
 }
 
 const btc::Descriptor& WalletConfig::branch(WalletBranch branch) const {
@@ -496,8 +505,11 @@ TransactionCheckOutcome CheckTransaction(const crypto::Secp256k1Context& ctx, co
                              Sats(out.value) + ")";
     const std::vector<btc::KeyOrigin> origins = Origins(psbt.outputs[k]);
     constexpr WalletBranch kChangeOnly[] = {WalletBranch::kChange};
+    // As for inputs, no more derivations than the descriptor has keys.
     const std::optional<Location> location =
-        Locate(ctx, wallet, kChangeOnly, out.script_pubkey, origins);
+        origins.size() > wallet.derivation_count()
+            ? std::nullopt
+            : Locate(ctx, wallet, kChangeOnly, out.script_pubkey, origins);
     if (!location.has_value()) {
       return Refused(Refusal(
           TransactionRefusal::kUnexpectedOutput,

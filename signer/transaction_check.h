@@ -76,18 +76,22 @@ class WalletConfig final {
   const btc::Descriptor& branch(WalletBranch branch) const;
   // The highest index accepted on `branch`.
   uint32_t index_max(WalletBranch branch) const;
+  // The number of BIP32 and taproot derivations an output of the descriptor has (one per key):
+  // the most an input or change output may carry, which bounds the indexes tried per script.
+  size_t derivation_count() const { return derivation_count_; }
 
  private:
   WalletConfig(std::string wallet_id, btc::Network network, btc::Descriptor descriptor,
                btc::Descriptor receive, btc::Descriptor change, uint32_t receive_index_max,
-               uint32_t change_index_max)
+               uint32_t change_index_max, size_t derivation_count)
       : wallet_id_(std::move(wallet_id)),
         network_(network),
         descriptor_(std::move(descriptor)),
         receive_(std::move(receive)),
         change_(std::move(change)),
         receive_index_max_(receive_index_max),
-        change_index_max_(change_index_max) {}
+        change_index_max_(change_index_max),
+        derivation_count_(derivation_count) {}
 
   std::string wallet_id_;
   btc::Network network_;
@@ -96,6 +100,7 @@ class WalletConfig final {
   btc::Descriptor change_;
   uint32_t receive_index_max_;
   uint32_t change_index_max_;
+  size_t derivation_count_;
 };
 
 // Why a transaction is refused. DO NOT CHANGE the names (TransactionRefusalName): they appear in
@@ -206,15 +211,17 @@ struct TransactionCheckOutcome {
 //      outpoint is spent twice;
 //   3. each input, in order: not finalized; carries its full previous transaction, whose txid is
 //      the outpoint's and which has the spent output; a witness UTXO, if any, equals that output;
-//      the spent amount is a valid amount; the spent script re-derives from the receive or
-//      change branch at an index the input's BIP32 (or taproot) derivations name, within that
+//      the spent amount is a valid amount; it carries no more derivations than the descriptor
+//      has keys; the spent script re-derives from the receive or change branch at an index the
+//      input's BIP32 (or taproot) derivations name, within that
 //      branch's bound, and every derivation, redeem and witness script and taproot internal key
 //      and merkle root the input carries is the descriptor's at that index; the sighash type is
 //      absent or SIGHASH_ALL (taproot: also SIGHASH_DEFAULT);
 //   4. every output amount and the totals are valid amounts;
 //   5. outputs as a multiset: each intent output (script, amount) consumes one equal transaction
 //      output, in output order; every other output re-derives from the change branch at an index
-//      its derivations name (unexpected_output otherwise), at most the change bound; then every
+//      its derivations (no more than the descriptor has keys) name (unexpected_output
+//      otherwise), at most the change bound; then every
 //      intent output must have been consumed;
 //   6. the fee (inputs - outputs) is not negative, and neither it nor the fee rate over the
 //      estimated size exceeds any intent's ceiling (each intent's ceiling binds the whole

@@ -433,6 +433,34 @@ std::vector<RefusalCase> RefusalCases() {
          }
        },
        R::kInputNotInWallet, "is not the descriptor's"},
+      {"input with more derivations than the wallet has keys",
+       [](const Wallet&, Request& r) {
+         btc::PsbtInput& in = r.psbt.inputs[0];
+         if (!in.bip32_derivations.empty()) {
+           auto key = in.bip32_derivations.begin()->first;
+           key.back() ^= 1;
+           in.bip32_derivations.emplace(key, in.bip32_derivations.begin()->second);
+         } else {
+           auto key = in.tap_bip32_derivations.begin()->first;
+           key.back() ^= 1;
+           in.tap_bip32_derivations.emplace(key, in.tap_bip32_derivations.begin()->second);
+         }
+       },
+       R::kInputNotInWallet, "input 0: carries"},
+      {"change output with more derivations than the wallet has keys",
+       [](const Wallet&, Request& r) {
+         btc::PsbtOutput& out = r.psbt.outputs[kOutChange];
+         if (!out.bip32_derivations.empty()) {
+           auto key = out.bip32_derivations.begin()->first;
+           key.back() ^= 1;
+           out.bip32_derivations.emplace(key, out.bip32_derivations.begin()->second);
+         } else {
+           auto key = out.tap_bip32_derivations.begin()->first;
+           key.back() ^= 1;
+           out.tap_bip32_derivations.emplace(key, out.tap_bip32_derivations.begin()->second);
+         }
+       },
+       R::kUnexpectedOutput, "output 1"},
       {"input with a foreign witness script or merkle root",
        [](const Wallet&, Request& r) {
          btc::PsbtInput& in = r.psbt.inputs[0];
