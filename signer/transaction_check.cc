@@ -106,20 +106,22 @@ std::string CompareInputToDescriptor(const btc::PsbtInput& input, const btc::Scr
   if (input.tap_merkle_root.has_value() && input.tap_merkle_root != info.tap_merkle_root) {
     return "its taproot merkle root is not the descriptor's";
   }
-  for (const auto& [xonly, leaves_and_origin] : input.tap_bip32_derivations) {
-    std::vector<btc::TapLeafHash> leaves = leaves_and_origin.first;
+  for (const auto& entry : input.tap_bip32_derivations) {
+    const btc::XOnlyBytes& xonly = entry.first;
+    const btc::KeyOrigin& origin = entry.second.second;
+    std::vector<btc::TapLeafHash> leaves = entry.second.first;
     std::sort(leaves.begin(), leaves.end());
-    const bool found = std::any_of(
-        info.tap_bip32_derivations.begin(), info.tap_bip32_derivations.end(),
-        [&](const btc::TapKeyOrigin& expected) {
-          std::vector<std::array<uint8_t, 32>> expected_leaves = expected.leaf_hashes;
-          std::sort(expected_leaves.begin(), expected_leaves.end());
-          return expected.xonly_key == xonly && expected.origin == leaves_and_origin.second &&
-                 expected_leaves == leaves;
-        });
+    const bool found =
+        std::any_of(info.tap_bip32_derivations.begin(), info.tap_bip32_derivations.end(),
+                    [&](const btc::TapKeyOrigin& expected) {
+                      std::vector<std::array<uint8_t, 32>> expected_leaves = expected.leaf_hashes;
+                      std::sort(expected_leaves.begin(), expected_leaves.end());
+                      return expected.xonly_key == xonly && expected.origin == origin &&
+                             expected_leaves == leaves;
+                    });
     if (!found) {
-      return "taproot derivation " + leaves_and_origin.second.ToString() + " of key " +
-             util::HexEncode(xonly) + " is not the descriptor's";
+      return "taproot derivation " + origin.ToString() + " of key " + util::HexEncode(xonly) +
+             " is not the descriptor's";
     }
   }
   return "";
