@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "btc/internal/descriptor_node.h"
+#include "btc/internal/serialize.h"
 #include "btc/sighash.h"
 #include "btc/standard.h"
 #include "crypto/hash.h"
@@ -1025,6 +1026,194 @@ util::Result<std::vector<ScriptInfo>> ExpandAll(const crypto::Secp256k1Context& 
   return out;
 }
 
+// Sizes for MaxSatisfactionSize. A satisfaction is a list of stack item sizes (0 for an empty
+// item), pushed in a scriptSig or written as witness items.
+
+// Bytes of the minimal push of an item of `n` bytes (BIP62): OP_0 for the empty item, else a
+// direct push or OP_PUSHDATA1/2/4 with its length. Items here are signatures, keys and scripts,
+// never one-byte numbers 1..16 (which would be pushed as OP_1..OP_16).
+size_t PushSize(size_t n) {
+  if (n == 0) return 1;
+  if (n < 0x4c) return 1 + n;
+  if (n <= 0xff) return 2 + n;
+  if (n <= 0xffff) return 3 + n;
+  return 5 + n;
+}
+
+// Bytes Script::PushInt(n) writes for 1 <= n: OP_1..OP_16, or a push of the script number.
+size_t PushIntSize(int64_t n) { return n <= 16 ? 1 : 1 + EncodeScriptNum(n).size(); }
+
+size_t ScriptSigSize(const std::vector<size_t>& items) {
+  size_t size = 0;
+  for (size_t item : items) size += PushSize(item);
+  return size;
+}
+
+size_t WitnessSize(const std::vector<size_t>& items) {
+  size_t size = internal::CompactSizeLength(items.size());
+  for (size_t item : items) size += internal::CompactSizeLength(item) + item;
+  return size;
+}
+
+// Bytes of the script `node` (pk, pkh, wpkh, wsh, multi, sortedmulti) writes as a scriptPubKey,
+// redeem script or witness script.
+size_t ScriptSize(const DescriptorNode& node) {
+  switch (node.fn) {
+    case Fn::kPk:
+      return PushSize(KeySize(node.keys[0])) + 1;  // <key> OP_CHECKSIG
+    case Fn::kPkh:
+      return 25;  // OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG
+    case Fn::kWpkh:
+      return 22;  // OP_0 <20>
+    case Fn::kWsh:
+      return 34;  // OP_0 <32>
+    case Fn::kMulti:
+    case Fn::kSortedMulti: {
+      // <k> <key>... <n> OP_CHECKMULTISIG
+      size_t size = PushIntSize(node.threshold) + PushIntSize(std::ssize(node.keys)) + 1;
+      for (const KeyExpr& key : node.keys) size += PushSize(KeySize(key));
+      return size;
+    }
+    case Fn::kCombo:
+    case Fn::kSh:
+    case Fn::kMultiA:
+    case Fn::kSortedMultiA:
+    case Fn::kTr:
+    case Fn::kRawTr:
+    case Fn::kAddr:
+    case Fn::kRaw:
+      break;
+  }
+  // Invariant: the parser places only the expressions above inside sh() and wsh().
+  CHECK(false);
+  return 0;
+}
+
+// The stack items of the largest satisfaction of `node` (pk, pkh, multi, sortedmulti), bottom
+// first, without the script itself.
+std::vector<size_t> ScriptItems(const DescriptorNode& node, const SignatureSizes& sizes) {
+  switch (node.fn) {
+    case Fn::kPk:
+      return {sizes.ecdsa};
+    case Fn::kPkh:
+      return {sizes.ecdsa, KeySize(node.keys[0])};
+    case Fn::kMulti:
+    case Fn::kSortedMulti: {
+      // The empty dummy item CHECKMULTISIG pops, then `threshold` signatures.
+      std::vector<size_t> items = {0};
+      items.insert(items.end(), static_cast<size_t>(node.threshold), sizes.ecdsa);
+      return items;
+    }
+    case Fn::kWpkh:
+    case Fn::kCombo:
+    case Fn::kSh:
+    case Fn::kWsh:
+    case Fn::kMultiA:
+    case Fn::kSortedMultiA:
+    case Fn::kTr:
+    case Fn::kRawTr:
+    case Fn::kAddr:
+    case Fn::kRaw:
+      break;
+  }
+  // Invariant: callers pass only the expressions above.
+  CHECK(false);
+  return {};
+}
+
+// The witness of the largest spend of tr() leaf `node` at `depth`: BIP342 satisfaction, then
+// the leaf script and the BIP341 control block (33 + 32 * depth bytes).
+size_t TapLeafWitnessSize(const DescriptorNode& node, int depth, const SignatureSizes& sizes) {
+  std::vector<size_t> items;
+  size_t script_size = 0;
+  switch (node.fn) {
+    case Fn::kPk:
+      items = {sizes.schnorr};
+      script_size = 34;  // <32-byte key> OP_CHECKSIG
+      break;
+    case Fn::kPkh:
+      items = {sizes.schnorr, 32};
+      script_size = 25;  // OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG
+      break;
+    case Fn::kMultiA:
+    case Fn::kSortedMultiA: {
+      // One item per key: `threshold` signatures and empty items for the others.
+      const size_t keys = node.keys.size();
+      const size_t threshold = static_cast<size_t>(node.threshold);
+      items.insert(items.end(), threshold, sizes.schnorr);
+      items.insert(items.end(), keys - threshold, 0);
+      // <key> OP_CHECKSIG <key> OP_CHECKSIGADD ... <k> OP_NUMEQUAL
+      script_size = keys * (PushSize(32) + 1) + PushIntSize(node.threshold) + 1;
+      break;
+    }
+    case Fn::kWpkh:
+    case Fn::kCombo:
+    case Fn::kSh:
+    case Fn::kWsh:
+    case Fn::kMulti:
+    case Fn::kSortedMulti:
+    case Fn::kTr:
+    case Fn::kRawTr:
+    case Fn::kAddr:
+    case Fn::kRaw:
+      // Invariant: the parser places only the expressions above in tr() leaves.
+      CHECK(false);
+  }
+  items.push_back(script_size);
+  items.push_back(33 + 32 * static_cast<size_t>(depth));
+  return WitnessSize(items);
+}
+
+std::optional<SatisfactionSize> MaxSatisfaction(const DescriptorNode& node,
+                                                const SignatureSizes& sizes) {
+  switch (node.fn) {
+    case Fn::kPk:
+    case Fn::kPkh:
+    case Fn::kMulti:
+    case Fn::kSortedMulti:
+      return SatisfactionSize{.script_sig_size = ScriptSigSize(ScriptItems(node, sizes))};
+    case Fn::kWpkh:
+      // BIP141: <signature> <key>; segwit keys are compressed.
+      return SatisfactionSize{.witness_size = WitnessSize({sizes.ecdsa, 33})};
+    case Fn::kWsh: {
+      std::vector<size_t> items = ScriptItems(node.subs[0], sizes);
+      items.push_back(ScriptSize(node.subs[0]));
+      return SatisfactionSize{.witness_size = WitnessSize(items)};
+    }
+    case Fn::kSh: {
+      const DescriptorNode& sub = node.subs[0];
+      const size_t redeem_push = PushSize(ScriptSize(sub));
+      if (sub.fn == Fn::kWpkh || sub.fn == Fn::kWsh) {
+        // BIP141 P2SH-wrapped segwit: the scriptSig pushes only the redeem script.
+        std::optional<SatisfactionSize> inner = MaxSatisfaction(sub, sizes);
+        if (!inner.has_value()) return std::nullopt;
+        inner->script_sig_size = redeem_push;
+        return inner;
+      }
+      return SatisfactionSize{.script_sig_size =
+                                  ScriptSigSize(ScriptItems(sub, sizes)) + redeem_push};
+    }
+    case Fn::kTr: {
+      // BIP341 key path: one signature. Whether the internal key can sign is not known here
+      // (it may be unspendable), so every path counts.
+      size_t largest = WitnessSize({sizes.schnorr});
+      for (size_t i = 0; i < node.subs.size(); ++i) {
+        largest = std::max(largest, TapLeafWitnessSize(node.subs[i], node.depths[i], sizes));
+      }
+      return SatisfactionSize{.witness_size = largest};
+    }
+    case Fn::kRawTr:
+      return SatisfactionSize{.witness_size = WitnessSize({sizes.schnorr})};
+    case Fn::kCombo:
+    case Fn::kAddr:
+    case Fn::kRaw:
+    case Fn::kMultiA:
+    case Fn::kSortedMultiA:
+      break;
+  }
+  return std::nullopt;
+}
+
 void CollectKeysMutable(DescriptorNode& node, std::vector<KeyExpr*>& out) {
   for (KeyExpr& key : node.keys) out.push_back(&key);
   for (DescriptorNode& sub : node.subs) CollectKeysMutable(sub, out);
@@ -1175,6 +1364,10 @@ util::Result<ScriptInfo> Descriptor::Expand(const crypto::Secp256k1Context& ctx,
   util::Result<std::vector<ScriptInfo>> infos = ExpandAll(ctx, *root_, IsRange() ? index : 0);
   if (!infos.ok()) return infos.status().WithPrefix("descriptor");
   return std::move(infos.value()[0]);
+}
+
+std::optional<SatisfactionSize> Descriptor::MaxSatisfactionSize(const SignatureSizes& sizes) const {
+  return MaxSatisfaction(*root_, sizes);
 }
 
 std::vector<std::pair<const ExtendedKey*, KeyOrigin>> Descriptor::PrivateExtendedKeys() const {

@@ -91,6 +91,28 @@ struct ScriptInfo {
   std::vector<TapKeyOrigin> tap_bip32_derivations;
 };
 
+// The signature sizes Descriptor::MaxSatisfactionSize assumes, sighash byte included.
+struct SignatureSizes {
+  // ECDSA: a DER signature and the sighash byte. 72 covers every low-S signature; 71 covers
+  // every low-S signature with a low R (32 bytes at most), which Bitcoin Core and kinko make by
+  // grinding the nonce.
+  size_t ecdsa = 72;
+  // BIP340 Schnorr: 64 with SIGHASH_DEFAULT, 65 with an explicit sighash byte.
+  size_t schnorr = 65;
+};
+
+// The largest final scriptSig and witness that spend an output of a descriptor.
+struct SatisfactionSize {
+  // Bytes of the scriptSig, without its own length prefix.
+  size_t script_sig_size = 0;
+  // Bytes of the witness as a transaction serializes it: the CompactSize item count, then each
+  // item's CompactSize length and bytes. 0 for a spend without a witness (a transaction that
+  // has witnesses writes one byte, the zero count, for such an input).
+  size_t witness_size = 0;
+
+  friend bool operator==(const SatisfactionSize&, const SatisfactionSize&) = default;
+};
+
 // A parsed output descriptor.
 // Movable, not copyable (it may hold private keys); Clone() makes an explicit copy.
 class Descriptor final {
@@ -143,6 +165,16 @@ class Descriptor final {
   // The one output script at `index` with its redeem/witness script, key origins and taproot
   // data. Fails like ExpandScripts, and with kInvalidArgument for combo() (several scripts).
   util::Result<ScriptInfo> Expand(const crypto::Secp256k1Context& ctx, uint32_t index) const;
+
+  // The largest final scriptSig and witness that spend an output of this descriptor, with
+  // signatures of the sizes in `sizes` (as Bitcoin Core's MaxSatisfactionWeight): pk, pkh and
+  // wpkh one signature (and the key); multi and sortedmulti the threshold's signatures and the
+  // CHECKMULTISIG dummy; sh and wsh add their redeem or witness script; tr() the largest of the
+  // key path (one signature) and each leaf (its signatures, with an empty item for each key of
+  // multi_a beyond the threshold, then the leaf script and its control block); rawtr() the key
+  // path. The same at every index and for every multipath alternative. nullopt for combo()
+  // (several scripts), addr() and raw() (nothing is known about how to spend them).
+  std::optional<SatisfactionSize> MaxSatisfactionSize(const SignatureSizes& sizes = {}) const;
 
   // Each xprv of the descriptor (in the order written) with the origin of the xprv itself: the
   // key origin written before it, or, without one, the key's own fingerprint and the empty path.

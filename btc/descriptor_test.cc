@@ -622,5 +622,81 @@ TEST(DescriptorTest, CloneKeepsPrivateKeys) {
   EXPECT_TRUE(copy.HasPrivateKeys());
 }
 
+// The largest input sizes are the figures wallets use for fee estimation (input weight =
+// 4 * (36 outpoint + 4 sequence + scriptSig with its length) + witness): P2PKH 148 bytes, P2SH
+// 2-of-3 multisig 297 bytes, P2WPKH 272 weight units, P2SH-P2WPKH 364, P2WSH 2-of-3 418, P2TR
+// key path 230 with a 64-byte signature (231 with the 65 bytes assumed by default).
+TEST(DescriptorTest, MaxSatisfactionSizeGivesTheKnownInputSizes) {
+  const std::string k1 = kKey1;
+  const std::string k2 = kKey2;
+  const std::string x = kXpub;
+  const std::string multi = "multi(2," + k1 + "," + k2 + "," + x + "/0/*)";
+  struct Case {
+    std::string descriptor;
+    size_t script_sig_size;
+    size_t witness_size;
+  };
+  const std::vector<Case> cases = {
+      // <72-byte signature> <33-byte key>: 73 + 34.
+      {"pkh(" + k1 + ")", 107, 0},
+      // An uncompressed key is 32 bytes longer.
+      {"pkh(" + S(kKeyUncompressed) + ")", 139, 0},
+      {"pk(" + k1 + ")", 73, 0},
+      // OP_0, two signatures, OP_PUSHDATA1 of the 105-byte script.
+      {"sh(" + multi + ")", 1 + 2 * 73 + 2 + 105, 0},
+      {"wpkh(" + x + "/0/*)", 0, 108},
+      {"sh(wpkh(" + k1 + "))", 23, 108},
+      // Count, empty dummy, two signatures, the 105-byte script.
+      {"wsh(" + multi + ")", 0, 1 + 1 + 2 * 73 + 1 + 105},
+      {"sh(wsh(" + multi + "))", 35, 1 + 1 + 2 * 73 + 1 + 105},
+      {"tr(" + k1 + ")", 0, 67},
+      {"rawtr(" + S(kXOnly) + ")", 0, 67},
+      // Count 5; two signatures; one empty item; script 3 * 34 + OP_2 + OP_NUMEQUAL; control
+      // block 33.
+      {"tr(" + k1 + ",multi_a(2," + k1 + "," + k2 + "," + x + "/1/*))", 0,
+       1 + 2 * 66 + 1 + 1 + 104 + 1 + 33},
+      // The deeper leaf has the larger control block: 33 + 32.
+      {"tr(" + k1 + ",{pk(" + k2 + "),{pk(" + k1 + "),pk(" + x + "/0/*)}})", 0,
+       1 + 66 + 1 + 34 + 1 + 33 + 64},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.descriptor);
+    util::Result<Descriptor> desc = ParseMain(c.descriptor);
+    ASSERT_TRUE(desc.ok()) << desc.status();
+    const std::optional<SatisfactionSize> size = desc.value().MaxSatisfactionSize();
+    ASSERT_TRUE(size.has_value());
+    EXPECT_EQ(size->script_sig_size, c.script_sig_size);
+    EXPECT_EQ(size->witness_size, c.witness_size);
+  }
+}
+
+TEST(DescriptorTest, MaxSatisfactionSizeUsesTheGivenSignatureSizes) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> wsh =
+      ParseMain("wsh(sortedmulti(2," + S(kKey1) + "," + S(kKey2) + "," + x + "/<0;1>/*))");
+  ASSERT_TRUE(wsh.ok()) << wsh.status();
+  const SignatureSizes low_r{.ecdsa = 71, .schnorr = 64};
+  const std::optional<SatisfactionSize> large = wsh.value().MaxSatisfactionSize();
+  const std::optional<SatisfactionSize> small = wsh.value().MaxSatisfactionSize(low_r);
+  ASSERT_TRUE(large.has_value() && small.has_value());
+  EXPECT_EQ(large->witness_size - small->witness_size, 2u);  // One byte per signature.
+  // Multipath alternatives have the same size.
+  for (const Descriptor& part : wsh.value().SplitMultipath()) {
+    EXPECT_EQ(part.MaxSatisfactionSize(), large);
+  }
+  util::Result<Descriptor> tr = ParseMain("tr(" + S(kKey1) + ")");
+  ASSERT_TRUE(tr.ok());
+  EXPECT_EQ(tr.value().MaxSatisfactionSize(low_r)->witness_size, 66u);
+}
+
+TEST(DescriptorTest, MaxSatisfactionSizeIsUnknownWithoutOneScript) {
+  for (const std::string& text : {"combo(" + S(kKey1) + ")", S("raw(deadbeef)"),
+                                  S("addr(3PUNyaW7M55oKWJ3kDukwk9bsKvryra15j)")}) {
+    util::Result<Descriptor> desc = ParseMain(text);
+    ASSERT_TRUE(desc.ok()) << text;
+    EXPECT_EQ(desc.value().MaxSatisfactionSize(), std::nullopt) << text;
+  }
+}
+
 }  // namespace
 }  // namespace kinko::btc
