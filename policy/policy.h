@@ -47,6 +47,7 @@ inline constexpr size_t kMaxGroups = 100;
 inline constexpr size_t kMaxRules = 1000;
 inline constexpr size_t kMaxAddressBookEntries = 1000000;
 inline constexpr size_t kMaxWindows = 16;
+inline constexpr size_t kMaxRuleWallets = 1000;  // Wallet ids in one rule's condition.
 inline constexpr uint64_t kMaxDuration = 10ULL * 366 * 24 * 3600;  // Ten years, in seconds.
 
 // True when `name` is 1..64 characters of [A-Za-z0-9._ -], not starting or ending with a space
@@ -229,9 +230,10 @@ class SignedPolicy final {
 
   // Decodes a signed policy and verifies that every signature verifies over the policy's
   // digest. Fails with kInvalidArgument for a non-canonical or invalid encoding (as
-  // Policy::Decode), signatures out of order or duplicated, and with kPermissionDenied
-  // "policy signature N: ..." when one does not verify. Whether the signers are the right
-  // admins, and enough of them, is governance's question (policy/governance.h).
+  // Policy::Decode), signatures out of order or duplicated, more than kMaxKeys signatures, and
+  // with kPermissionDenied "signature N: policy signature: ..." when one does not verify. Whether
+  // the signers are the right admins, and enough of them, is governance's question
+  // (policy/governance.h).
   static util::Result<SignedPolicy> Decode(std::span<const uint8_t> bytes);
 
   std::vector<uint8_t> Encode() const;
