@@ -369,20 +369,20 @@ util::Result<SignResponse> DecodeSignResponse(std::string_view body) {
 // --- POST /v1/policy, /v1/freeze, /v1/unfreeze ---
 
 util::Result<PolicyUpdateRequest> DecodePolicyUpdateRequest(std::string_view body) {
-  // TODO(#policy): decode with policy::SignedPolicy::Decode once it exists; until then the
-  // signed policy is carried as bytes and verified by the signer.
   return DecodeSingleObjectRequest<PolicyUpdateRequest>(
       body, "policy update request", kMaxPolicyUpdateRequestSize, "signed_policy",
       kMaxSignedPolicySize,
       [](std::span<const uint8_t> bytes) -> util::Result<PolicyUpdateRequest> {
-        return PolicyUpdateRequest{.signed_policy = {bytes.begin(), bytes.end()}};
+        util::Result<policy::SignedPolicy> signed_policy = policy::SignedPolicy::Decode(bytes);
+        if (!signed_policy.ok()) return signed_policy.status();
+        return PolicyUpdateRequest{.signed_policy = std::move(*signed_policy)};
       });
 }
 
 std::string EncodePolicyUpdateRequest(const PolicyUpdateRequest& request) {
   OrderedJson out;
   out["version"] = kApiVersion;
-  out["signed_policy"] = btc::EncodeBase64(request.signed_policy);
+  out["signed_policy"] = btc::EncodeBase64(request.signed_policy.Encode());
   return internal::Dump(out);
 }
 

@@ -59,7 +59,9 @@ inline constexpr size_t kMaxJsonDepth = 8;
 util::Result<SignRequest> DecodeSignRequest(std::string_view body);
 std::string EncodeSignRequest(const SignRequest& request);
 
-// POST /v1/policy. The signed policy is 1..kMaxSignedPolicySize bytes of base64.
+// POST /v1/policy. The signed policy (at most kMaxSignedPolicySize bytes) must decode and its
+// signatures verify (policy::SignedPolicy::Decode); whether they are enough is governance's
+// question.
 util::Result<PolicyUpdateRequest> DecodePolicyUpdateRequest(std::string_view body);
 std::string EncodePolicyUpdateRequest(const PolicyUpdateRequest& request);
 

@@ -28,6 +28,7 @@
 #include "policy/evaluate.h"
 #include "policy/identity.h"
 #include "policy/intent.h"
+#include "policy/policy.h"
 #include "signerapi/freeze.h"
 #include "util/status.h"
 
@@ -129,9 +130,7 @@ struct SignResponse {
 // POST /v1/policy: a newer policy, signed by admins. Which signatures count, and whether it may
 // follow the policy in force, is governance's question (policy/governance.h).
 struct PolicyUpdateRequest {
-  // TODO(#policy): policy::SignedPolicy once SignedPolicy::Decode exists. Until then the
-  // canonical encoding of a SignedPolicy, checked only to be 1..kMaxSignedPolicySize bytes.
-  std::vector<uint8_t> signed_policy;
+  policy::SignedPolicy signed_policy;
 
   friend bool operator==(const PolicyUpdateRequest&, const PolicyUpdateRequest&) = default;
 };

@@ -179,21 +179,24 @@ util::Result<std::string> DecodeTextValue(const Json& value, std::string_view wh
 
 std::string Printable(std::string_view text, size_t max_size) {
   static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kCut = "...";
+  CHECK(max_size >= kCut.size());
   std::string out;
+  size_t fits = 0;  // The length of `out` after the last piece that leaves room for kCut.
   for (const char c : text) {
     const uint8_t b = static_cast<uint8_t>(c);
-    const bool plain = b >= 0x20 && b <= 0x7e && c != '\\';
-    const size_t width = plain ? 1 : 4;
-    if (out.size() + width > max_size) {
-      out += "...";
-      break;
-    }
-    if (plain) {
+    if (b >= 0x20 && b <= 0x7e && c != '\\') {
       out += c;
     } else {
       out += "\\x";
       out += kHex[b >> 4];
       out += kHex[b & 0x0f];
+    }
+    if (out.size() + kCut.size() <= max_size) fits = out.size();
+    if (out.size() > max_size) {
+      out.resize(fits);
+      out += kCut;
+      return out;
     }
   }
   return out;

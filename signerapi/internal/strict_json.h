@@ -35,7 +35,8 @@ util::Result<Json> ParseObject(std::string_view body, std::string_view context, 
                                size_t max_depth);
 
 // `text` with every byte outside printable ASCII (0x20..0x7e), and the backslash, written as
-// \xNN, cut at `max_size` bytes of output (then ending in "...").
+// \xNN; when that is longer than `max_size` bytes, cut to at most `max_size` bytes ending in
+// "...". Requires max_size >= 3.
 std::string Printable(std::string_view text, size_t max_size);
 
 // OK when every key of `object` is one of `names`; otherwise "unknown field 'x'" for the first
