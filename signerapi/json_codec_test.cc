@@ -732,6 +732,15 @@ TEST(JsonCodecTest, DISABLED_WriteFuzzSeeds) {
   write("sign_request_fuzz", "duplicate_key.json",
         "{\"version\":1,\"version\":1,\"request_id\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\"}");
   write("sign_request_fuzz", "unknown_field.json", "{\"version\":1,\"fee\":1}");
+  write("sign_request_fuzz", "signed_response.json", EncodeSignResponse(SignedResponse()));
+  write("sign_request_fuzz", "refused_response.json", EncodeSignResponse(RefusedResponse()));
+  StatusResponse frozen = ValidStatus();
+  frozen.freeze = ValidSignedFreeze().freeze().digest();
+  write("sign_request_fuzz", "status.json", EncodeStatusResponse(frozen));
+  write("sign_request_fuzz", "error.json",
+        EncodeErrorBody(ErrorBodyFor(util::InvalidArgumentError("sign request: x"))));
+  write("freeze_fuzz", "policy_request.json",
+        EncodePolicyUpdateRequest(PolicyUpdateRequest{.signed_policy = ValidSignedPolicy()}));
   write("freeze_fuzz", "signed_freeze", text(ValidSignedFreeze().Encode()));
   write("freeze_fuzz", "signed_unfreeze", text(ValidSignedUnfreeze().Encode()));
   write("freeze_fuzz", "freeze", text(ValidSignedFreeze().freeze().Encode()));
