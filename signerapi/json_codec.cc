@@ -190,7 +190,8 @@ util::Result<RefusedResult> DecodeRefusedResult(const Json& object, std::string_
     if (!index.ok()) return index.status();
     if (*index >= kMaxSignRequestIntents) {
       return util::InvalidArgumentError(std::string(context) +
-                                        ": field 'intent_index': above the most intents");
+                                        ": field 'intent_index': must be below " +
+                                        std::to_string(kMaxSignRequestIntents));
     }
     result.intent_index = *index;
   }
