@@ -684,6 +684,12 @@ class Differ final {
       const auto it = a_label.find(e.address);
       if (it != a_label.end()) {
         if (it->second != e.label) {
+          const std::string& address = e.address;
+          TakeProblem([&](const RuleProblem& problem) {
+            return Names(a_rules_[problem.after_index], address) ||
+                   (problem.before_index.has_value() &&
+                    Names(b_rules_[*problem.before_index], address));
+          });
           Add(path, e.label, it->second, ChangeEffect::kLoosens,
               "new label for a destination: rules naming label " + Quoted(it->second) +
                   " may pay it");

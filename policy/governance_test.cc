@@ -500,6 +500,17 @@ TEST(CompareTest, FallThroughNamesTheRuleThatMayAllow) {
             "(approvals: 1 of treasury)");
 }
 
+TEST(CompareTest, ANewLabelOnADestinationIsOneLine) {
+  PolicyFields after = BaseFields();
+  after.address_book[1].label = "cold";  // Now paid by "to cold storage".
+  const std::vector<Change> changes = Compare(MakePolicy(BaseFields()), MakePolicy(after));
+  ASSERT_EQ(changes.size(), 1u) << Describe(changes);
+  EXPECT_EQ(changes[0].path, "address_book 'partner' " + Address(4));
+  EXPECT_EQ(changes[0].before, "partner");
+  EXPECT_EQ(changes[0].after, "cold");
+  EXPECT_EQ(changes[0].effect, ChangeEffect::kLoosens);
+}
+
 TEST(CompareTest, LinesComeInSectionOrder) {
   PolicyFields after = BaseFields();
   after.sequence = 6;
