@@ -243,6 +243,11 @@ try {
   const refusal = run(['policy', 'check', 'large.intent', '--policy', 'policy.policy', '--json']);
   check(refusal.status === 1 && JSON.parse(refusal.stdout).refusal.code === 'approvals_missing', 'check --json refusal');
 
+  expect(['policy', 'check', 'small.intent', '--policy', 'policy.policy', '--fee', '1001', '--vsize', '200'], 1, [/^refused +fee_ceiling_exceeded$/m, /^limit +max_fee$/m], 'check: a fee above the intent\'s ceiling');
+  expect(['policy', 'check', 'small.intent', '--policy', 'policy.policy', '--fee', '1000', '--vsize', '200'], 0, [/^allowed/m], 'check: a fee at the intent\'s ceiling');
+  const later = new Date((now + 7200) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  expect(['policy', 'check', 'small.intent', '--policy', 'policy.policy', '--now', later], 1, [/^refused +intent_expired$/m, new RegExp(`^now +${later}$`, 'm')], 'check: --now after the intent expired');
+
   // The 2024 attack: an output altered in transit, the requester's signature kept.
   const altered = Buffer.from(fs.readFileSync(file('large.intent')));
   altered.write(COLD, altered.indexOf(Buffer.from(CUSTOMER)));
