@@ -286,6 +286,29 @@ TEST_P(TransactionCheckTest, ValidRequestPassesSignsAndVerifies) {
   EXPECT_EQ(checked.Facts().vsize, checked.estimated_vsize);
 }
 
+// The May 2024 theft (DESIGN.md section 1): the request was altered in transit, destination and
+// amount, while what the requester signed stayed the same. Here the coordinator rewrites the
+// PSBT's payment to the attacker and for more, balancing with the change; the intents are the
+// ones signed.
+TEST_P(TransactionCheckTest, Attack2024AlteredDestinationAndAmountIsRefused) {
+  const Wallet w(GetParam());
+  Request request = w.Valid();
+  const policy::Digest signed_digest = request.intents[1].intent().digest();
+  btc::Transaction& tx = *request.psbt.unsigned_tx;
+  tx.outputs[kOutPay2].script_pubkey = Foreign(0xee);
+  tx.outputs[kOutPay2].value += 500'000;
+  tx.outputs[kOutChange].value -= 500'000;
+  const TransactionCheckOutcome outcome = w.Check(request);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.refusal->code, TransactionRefusal::kUnexpectedOutput);
+  const std::string attacker = btc::EncodeAddress(Foreign(0xee), kNet).value();
+  EXPECT_NE(outcome.refusal->detail.find("output 0 (" + attacker + ", 900000 sat)"),
+            std::string::npos)
+      << outcome.refusal->detail;
+  EXPECT_EQ(request.intents[1].intent().digest(), signed_digest);
+  EXPECT_EQ(outcome.status().code(), util::StatusCode::kPermissionDenied);
+}
+
 TEST_P(TransactionCheckTest, TwoIdenticalIntentOutputsArePaidByTwoOutputs) {
   const Wallet w(GetParam());
   btc::Transaction tx = w.ValidTransaction();
