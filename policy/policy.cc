@@ -6,6 +6,7 @@
 
 #include "crypto/hash.h"
 #include "policy/intent.h"
+#include "policy/policy_toml.h"
 #include "util/check.h"
 #include "util/hex.h"
 
@@ -56,7 +57,10 @@ constexpr size_t kMaxSignatures = kMaxKeys;
 constexpr std::array<btc::Network, 4> kNetworks = {btc::Network::kMainnet, btc::Network::kTestnet,
                                                    btc::Network::kSignet, btc::Network::kRegtest};
 
-util::Status Invalid(std::string message) { return util::InvalidArgumentError(std::move(message)); }
+// Every message goes through EscapeForMessage: names that fail validation are quoted in it.
+util::Status Invalid(std::string_view message) {
+  return util::InvalidArgumentError(EscapeForMessage(message));
+}
 
 std::string Quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
 
@@ -522,6 +526,22 @@ util::Result<Rule> ReadRule(CborReader& reader) {
 }
 
 }  // namespace
+
+std::string EscapeForMessage(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const uint8_t byte = static_cast<uint8_t>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0f]);
+    }
+  }
+  return out;
+}
 
 bool IsValidName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameSize) return false;
@@ -993,6 +1013,106 @@ util::Result<SignedPolicy> SignedPolicy::Decode(std::span<const uint8_t> bytes) 
     }
   }
   return SignedPolicy(std::move(*policy), std::move(signatures));
+}
+
+}  // namespace kinko::policy
+
+namespace kinko::policy {
+namespace {
+
+std::string AmountText(btc::Amount amount) {
+  return amount.ToBtcString() + " BTC (" + std::to_string(amount.sats()) + " sat)";
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string DestinationText(const Destination& destination) {
+  switch (destination.kind) {
+    case DestinationKind::kAny:
+      return "any address";
+    case DestinationKind::kAddressBook:
+      return "any address-book entry";
+    case DestinationKind::kLabels:
+      return "address-book entries labelled " + Joined(destination.labels);
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string RenderPolicy(const Policy& policy) {
+  const PolicyFields& f = policy.fields();
+  std::string out;
+  out += "network: " + std::string(btc::NetworkName(f.network)) + "\n";
+  out += "sequence: " + std::to_string(f.sequence) + "\n";
+  out += "activation delay: " + FormatDuration(f.activation_delay) + " (" +
+         std::to_string(f.activation_delay) + " seconds)\n";
+  out +=
+      "predecessor: " + (f.predecessor ? GroupedHex(*f.predecessor) : "none (first policy)") + "\n";
+  out += "digest: " + GroupedHex(policy.digest()) + "\n";
+  out += "governance: " + std::to_string(f.governance.threshold) + " of " +
+         std::to_string(f.governance.admins.size()) + " admins: " + Joined(f.governance.admins) +
+         "\n";
+  out += "keys:\n";
+  for (const NamedKey& key : f.keys) out += "  " + key.label + ": " + GroupedHex(key.id) + "\n";
+  if (!f.groups.empty()) {
+    out += "groups:\n";
+    for (const Group& group : f.groups)
+      out += "  " + group.name + ": " + Joined(group.members) + "\n";
+  }
+  if (!f.address_book.empty()) {
+    out += "address book:\n";
+    for (const AddressBookEntry& entry : f.address_book) {
+      out += "  " + entry.label + ": " + entry.address + "\n";
+    }
+  }
+  const Limits& l = f.limits;
+  out += "limits:";
+  if (!l.per_transaction && l.windows.empty() && !l.fee_max && !l.fee_rate_max_sat_per_kvb &&
+      !l.outputs_max) {
+    out += " none";
+  }
+  out += "\n";
+  if (l.per_transaction) out += "  per transaction: " + AmountText(*l.per_transaction) + "\n";
+  for (const Window& window : l.windows) {
+    out += "  per wallet within " + FormatDuration(window.duration) + ": " +
+           AmountText(window.max) + "\n";
+  }
+  if (l.fee_max) out += "  fee max: " + AmountText(*l.fee_max) + "\n";
+  if (l.fee_rate_max_sat_per_kvb) {
+    out += "  fee rate max: " + FormatFeeRate(*l.fee_rate_max_sat_per_kvb) + "\n";
+  }
+  if (l.outputs_max) out += "  outputs max: " + std::to_string(*l.outputs_max) + "\n";
+  out += "rules (the first that matches decides):";
+  if (f.rules.empty()) out += " none: every intent is refused";
+  out += "\n";
+  for (size_t i = 0; i < f.rules.size(); ++i) {
+    const Rule& rule = f.rules[i];
+    out += "  " + std::to_string(i + 1) + ". " + rule.name + ": " +
+           (rule.action == RuleAction::kAllow ? "allow" : "deny") + "\n";
+    out += "     wallets: " + (rule.wallets.empty() ? "any" : Joined(rule.wallets)) + "\n";
+    out += "     requesters: " + (rule.requesters.empty() ? "any" : Joined(rule.requesters)) + "\n";
+    out += "     destination: " + DestinationText(rule.destination) + "\n";
+    if (rule.amount_min) out += "     amount min: " + AmountText(*rule.amount_min) + "\n";
+    if (rule.amount_max) out += "     amount max: " + AmountText(*rule.amount_max) + "\n";
+    if (rule.outputs_max) out += "     outputs max: " + std::to_string(*rule.outputs_max) + "\n";
+    if (rule.action == RuleAction::kAllow) {
+      std::string approvals;
+      for (const ApprovalRequirement& approval : rule.approvals) {
+        if (!approvals.empty()) approvals += " and ";
+        approvals += std::to_string(approval.threshold) + " of " + approval.group;
+      }
+      out += "     approvals: " + (approvals.empty() ? "none" : approvals) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace kinko::policy
