@@ -66,14 +66,14 @@ OrderedJson AuditHeadJson(const AuditHead& head) {
   OrderedJson out;
   out["tree_size"] = head.tree_size;
   out["root_hash"] = util::HexEncode(head.root_hash);
-  out["checkpoint"] = btc::EncodeBase64(head.checkpoint);
+  out["signed_tree_head"] = btc::EncodeBase64(head.signed_tree_head);
   return out;
 }
 
 util::Result<AuditHead> DecodeAuditHead(const Json& object, std::string_view context) {
   if (util::Status s = internal::ExpectObject(object, context); !s.ok()) return s;
   if (util::Status s =
-          internal::OnlyFields(object, {"tree_size", "root_hash", "checkpoint"}, context);
+          internal::OnlyFields(object, {"tree_size", "root_hash", "signed_tree_head"}, context);
       !s.ok()) {
     return s;
   }
@@ -84,10 +84,10 @@ util::Result<AuditHead> DecodeAuditHead(const Json& object, std::string_view con
   util::Result<policy::Digest> root = internal::FixedHexField<32>(object, "root_hash", context);
   if (!root.ok()) return root.status();
   head.root_hash = *root;
-  util::Result<std::vector<uint8_t>> checkpoint =
-      internal::Base64Field(object, "checkpoint", 0, kMaxCheckpointSize, context);
-  if (!checkpoint.ok()) return checkpoint.status();
-  head.checkpoint = std::move(*checkpoint);
+  util::Result<std::vector<uint8_t>> signed_tree_head =
+      internal::Base64Field(object, "signed_tree_head", 0, kMaxSignedTreeHeadSize, context);
+  if (!signed_tree_head.ok()) return signed_tree_head.status();
+  head.signed_tree_head = std::move(*signed_tree_head);
   return head;
 }
 
@@ -150,7 +150,7 @@ util::Result<SignedResult> DecodeSignedResult(const Json& object, std::string_vi
     if (!id.ok()) return id.status();
     summary.intent_id = *id;
     util::Result<std::string> rule =
-        internal::TextField(item, "rule", 1, kMaxLabelSize, item_context);
+        internal::TextField(item, "rule", 1, kMaxRuleSize, item_context);
     if (!rule.ok()) return rule.status();
     summary.rule = std::move(*rule);
     util::Result<const Json*> approvers =
@@ -195,10 +195,10 @@ util::Result<RefusedResult> DecodeRefusedResult(const Json& object, std::string_
     }
     result.intent_index = *index;
   }
-  util::Result<std::string> rule = internal::TextField(object, "rule", 0, kMaxLabelSize, context);
+  util::Result<std::string> rule = internal::TextField(object, "rule", 0, kMaxRuleSize, context);
   if (!rule.ok()) return rule.status();
   result.rule = std::move(*rule);
-  util::Result<std::string> limit = internal::TextField(object, "limit", 0, kMaxLabelSize, context);
+  util::Result<std::string> limit = internal::TextField(object, "limit", 0, kMaxLimitSize, context);
   if (!limit.ok()) return limit.status();
   result.limit = std::move(*limit);
   util::Result<std::string> detail =

@@ -385,7 +385,7 @@ SignResponse SignedResponse() {
   result.audit.index = 41;
   result.audit.head.tree_size = 42;
   result.audit.head.root_hash.fill(0x42);
-  result.audit.head.checkpoint = {'c', 'p'};
+  result.audit.head.signed_tree_head = {'c', 'p'};
   response.result = result;
   return response;
 }
@@ -416,23 +416,23 @@ TEST(JsonCodecTest, SignResponseRoundTrips) {
   }
   // The shape, written independently.
   const json signed_json = json::parse(EncodeSignResponse(SignedResponse()));
-  EXPECT_EQ(
-      signed_json,
-      (json{{"version", 1},
-            {"request_id", "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
-            {"result", "signed"},
-            {"psbt", std::string(kOtherPsbtBase64)},
-            {"intents",
-             {{{"intent_id", "01000000000000000000000000000000"},
-               {"rule", "customer withdrawals"},
-               {"approvers", {"bob", "carol"}}},
-              {{"intent_id", "02000000000000000000000000000000"},
-               {"rule", "small"},
-               {"approvers", json::array()}}}},
-            {"audit",
-             {{"index", 41},
-              {"head",
-               {{"tree_size", 42}, {"root_hash", Repeat("42", 32)}, {"checkpoint", "Y3A="}}}}}}));
+  EXPECT_EQ(signed_json, (json{{"version", 1},
+                               {"request_id", "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
+                               {"result", "signed"},
+                               {"psbt", std::string(kOtherPsbtBase64)},
+                               {"intents",
+                                {{{"intent_id", "01000000000000000000000000000000"},
+                                  {"rule", "customer withdrawals"},
+                                  {"approvers", {"bob", "carol"}}},
+                                 {{"intent_id", "02000000000000000000000000000000"},
+                                  {"rule", "small"},
+                                  {"approvers", json::array()}}}},
+                               {"audit",
+                                {{"index", 41},
+                                 {"head",
+                                  {{"tree_size", 42},
+                                   {"root_hash", Repeat("42", 32)},
+                                   {"signed_tree_head", "Y3A="}}}}}}));
   const json refused_json = json::parse(EncodeSignResponse(RefusedResponse()));
   EXPECT_EQ(refused_json, (json{{"version", 1},
                                 {"request_id", "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"},
@@ -469,7 +469,7 @@ TEST(JsonCodecTest, SignResponseRefusesEachProblem) {
        "field 'detail': contains control"},
       {"detail too long", refused_json,
        [](json& j) { j["detail"] = std::string(kMaxDetailSize + 1, 'x'); },
-       "field 'detail': must be 0..2048 bytes"},
+       "field 'detail': must be 0..4096 bytes"},
       {"intent index too large", refused_json, [](json& j) { j["intent_index"] = 256; },
        "field 'intent_index': must be below 256"},
       {"audit index at tree size", signed_json, [](json& j) { j["audit"]["index"] = 42; },
@@ -481,7 +481,7 @@ TEST(JsonCodecTest, SignResponseRefusesEachProblem) {
       {"no intents", signed_json, [](json& j) { j["intents"] = json::array(); },
        "field 'intents': must have 1..256 items"},
       {"empty rule", signed_json, [](json& j) { j["intents"][0]["rule"] = ""; },
-       "sign response: intents[0]: field 'rule': must be 1..64 bytes"},
+       "sign response: intents[0]: field 'rule': must be 1..256 bytes"},
       {"approver not text", signed_json, [](json& j) { j["intents"][0]["approvers"][1] = 1; },
        "sign response: intents[0]: field 'approvers[1]': expected a string"},
       {"version 0", signed_json, [](json& j) { j["version"] = 0; }, "unsupported version 0"},
@@ -647,11 +647,12 @@ TEST(JsonCodecTest, StatusResponseRoundTripsAndKeepsFrozenConsistent) {
        "status response: policy: unknown field 'x'"},
       {"pending policy not object", [](json& j) { j["pending_policy"] = 1; },
        "field 'pending_policy': expected an object"},
-      {"audit checkpoint too large",
+      {"signed tree head too large",
        [](json& j) {
-         j["audit"]["checkpoint"] = btc::EncodeBase64(std::vector<uint8_t>(kMaxCheckpointSize + 1));
+         j["audit"]["signed_tree_head"] =
+             btc::EncodeBase64(std::vector<uint8_t>(kMaxSignedTreeHeadSize + 1));
        },
-       "field 'checkpoint'"},
+       "field 'signed_tree_head': must be 0..1024 bytes"},
   };
   for (const Case& c : cases) {
     json j = valid;

@@ -42,11 +42,16 @@ inline constexpr uint64_t kApiVersion = 1;
 // signerapi/json_codec.h.
 inline constexpr size_t kMaxSignRequestIntents = 256;
 inline constexpr size_t kMaxApprovalsPerIntent = 32;
-// Refusal codes, rule and limit names, approver labels (policy::kMaxNameSize is 64 as well).
+// Refusal codes and approver labels (policy::kMaxNameSize is 64 as well).
 inline constexpr size_t kMaxLabelSize = 64;
 inline constexpr size_t kMaxApproversPerIntent = kMaxApprovalsPerIntent;
-inline constexpr size_t kMaxDetailSize = 2048;
-inline constexpr size_t kMaxCheckpointSize = 4096;
+// Rule names, limit names and details: the bounds of the audit log's decision entries
+// (doc/audit-log.md), so that every logged decision can be answered.
+inline constexpr size_t kMaxRuleSize = 256;
+inline constexpr size_t kMaxLimitSize = 128;
+inline constexpr size_t kMaxDetailSize = 4096;
+// An encoded signed tree head (145 bytes in version 1 of doc/audit-log.md).
+inline constexpr size_t kMaxSignedTreeHeadSize = 1024;
 inline constexpr size_t kMaxErrorMessageSize = 4096;
 // A signed policy with its largest address book (policy::kMaxAddressBookEntries) is about 60 MB;
 // policies that large are not sent through this API.
@@ -68,13 +73,16 @@ struct SignRequest {
 // Compares the PSBTs and the encodings of every intent and approval.
 bool operator==(const SignRequest& a, const SignRequest& b);
 
-// The signer's audit log as of one tree head (doc/audit-log.md).
+// The signer's audit log as of one tree size (doc/audit-log.md).
 struct AuditHead {
   uint64_t tree_size = 0;
   policy::Digest root_hash{};
-  // The signed checkpoint for this tree head in the format of doc/audit-log.md, carried as
-  // bytes (0..kMaxCheckpointSize); whoever relies on the head verifies it.
-  std::vector<uint8_t> checkpoint;
+  // The signer's signed tree head for this size and root (auditlog::SignedTreeHead encoding,
+  // 0..kMaxSignedTreeHeadSize bytes); whoever relies on the head verifies it. Empty when the
+  // signer has not signed a head at this size (it signs heads periodically): then the size and
+  // root are its unsigned claim, to be checked against a later signed head with a consistency
+  // proof.
+  std::vector<uint8_t> signed_tree_head;
 
   friend bool operator==(const AuditHead&, const AuditHead&) = default;
 };
@@ -91,7 +99,7 @@ struct AuditReceipt {
 // How one intent was allowed (policy::IntentDecision, with the intent named by id).
 struct IntentSummary {
   policy::IntentId intent_id{};
-  std::string rule;                    // Display-safe, 1..kMaxLabelSize bytes.
+  std::string rule;                    // Display-safe, 1..kMaxRuleSize bytes.
   std::vector<std::string> approvers;  // Labels of the approvals that counted; display-safe.
 
   friend bool operator==(const IntentSummary&, const IntentSummary&) = default;
@@ -111,10 +119,10 @@ struct SignedResult {
 struct RefusedResult {
   std::string code;                      // [a-z0-9_], 1..kMaxLabelSize bytes.
   std::optional<uint64_t> intent_index;  // The intent that decided, when one did.
-  std::string rule;                      // The deciding rule, or empty. Display-safe.
-  std::string limit;                     // The limit that refused, or empty. Display-safe.
-  std::string detail;                    // For humans. Display-safe, at most kMaxDetailSize.
-  std::optional<AuditReceipt> audit;     // Where the refusal was logged (absent if not logged).
+  std::string rule;    // The deciding rule, or empty. Display-safe, at most kMaxRuleSize.
+  std::string limit;   // The limit that refused, or empty. Display-safe, at most kMaxLimitSize.
+  std::string detail;  // For humans. Display-safe, at most kMaxDetailSize.
+  std::optional<AuditReceipt> audit;  // Where the refusal was logged (absent if not logged).
 
   friend bool operator==(const RefusedResult&, const RefusedResult&) = default;
 };
