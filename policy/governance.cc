@@ -1037,15 +1037,17 @@ const SignedPolicy& InForce(const GovernanceState& state, uint64_t now) {
 
 util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now) {
   GovernanceState current = Advance(state, now);
-  // The latest accepted policy names who may sign its successor; the policy in force is what
-  // the change is measured against.
+  // The latest accepted policy is the one a successor must follow; the policy in force names
+  // who may sign it, and is what the change is measured against. Admins that a pending policy
+  // names have no authority until it takes effect, so the admins in force can always replace
+  // a pending loosening with a tightening.
   const Policy& latest =
       current.pending.has_value() ? current.pending->policy() : current.active.policy();
   const Policy& in_force = current.active.policy();
   const PolicyFields& proposed = next.policy().fields();
 
-  const std::vector<KeyId> admins = latest.AdminIds();
-  if (util::Status s = CheckAdminSignatures(next, admins, latest.fields().governance.threshold);
+  const std::vector<KeyId> admins = in_force.AdminIds();
+  if (util::Status s = CheckAdminSignatures(next, admins, in_force.fields().governance.threshold);
       !s.ok()) {
     return s;
   }

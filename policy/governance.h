@@ -2,9 +2,10 @@
 // section 5 step 2; doc/policy.md "Changing a policy").
 //
 // The first policy is installed with the admin keys and threshold pinned at installation. Each
-// later policy must be signed by at least the threshold of the admins of the latest accepted
-// policy (counting each admin key once, ignoring signatures by other keys), carry a greater
-// sequence number, and name the latest accepted policy's digest as its predecessor.
+// later policy must be signed by at least the threshold of the admins of the policy in force
+// (counting each admin key once, ignoring signatures by other keys; admins named by a pending
+// policy have no authority until it takes effect), carry a greater sequence number than the
+// latest accepted policy (pending if any, else in force), and name its digest as predecessor.
 //
 // Whether a change tightens or loosens is computed (Compare), never declared. A change that only
 // tightens relative to the policy in force takes effect at once (and supersedes any pending
@@ -136,8 +137,8 @@ struct Acceptance {
 // Accepts `next` as the successor of the latest accepted policy (pending if any, else active)
 // at `now`, after first promoting a pending policy whose time has come. In order, fails with:
 //  - kPermissionDenied "policy has N of the M admin signatures it needs ..." when fewer than
-//    the latest accepted policy's threshold of its admins (labels resolved by its keys) signed;
-//    the admins `next` itself names do not count unless they are admins already;
+//    the in-force policy's threshold of its admins (labels resolved by its keys) signed; the
+//    admins that `next` or a pending policy names do not count unless they are admins in force;
 //  - kFailedPrecondition "policy network X is not the current policy's network Y";
 //  - kFailedPrecondition "stale sequence N: the current policy has sequence M" (N <= M);
 //  - kFailedPrecondition "predecessor X is not the current policy Y" (X "(none)" if absent).

@@ -902,9 +902,10 @@ TEST(GovernanceTest, ProposeFirstPromotesAPendingPolicyWhoseTimeHasCome) {
   EXPECT_EQ(accepted.state.active, next);
 }
 
-TEST(GovernanceTest, TheLatestAcceptedPolicysAdminsSign) {
-  // A pending policy hands governance to bob and carol (a loosening: new admins). Its
-  // successor is signed by them, not by the admins in force.
+TEST(GovernanceTest, TheAdminsInForceSign) {
+  // A pending policy hands governance to bob and carol (a loosening: new admins). Until it takes
+  // effect its successor is signed by the admins in force, not by bob and carol; afterwards, by
+  // bob and carol only.
   const GovernanceState state = Installed();
   const SignedPolicy handover = SignBy(Successor(state.active.policy(),
                                                  [](PolicyFields& f) {
@@ -914,9 +915,14 @@ TEST(GovernanceTest, TheLatestAcceptedPolicysAdminsSign) {
   const Acceptance pending = Propose(state, handover, kT0 + 100).value();
   ASSERT_FALSE(pending.immediate);
   const Policy next = Successor(handover.policy(), Loosen);
-  EXPECT_EQ(Propose(pending.state, SignBy(next, {"admin-1", "admin-2"}), kT0 + 200).status().code(),
+  EXPECT_EQ(Propose(pending.state, SignBy(next, {"bob", "carol"}), kT0 + 200).status().code(),
             util::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(Propose(pending.state, SignBy(next, {"bob", "carol"}), kT0 + 200).ok());
+  EXPECT_TRUE(Propose(pending.state, SignBy(next, {"admin-1", "admin-2"}), kT0 + 200).ok());
+
+  const uint64_t after = pending.effective_from;
+  EXPECT_EQ(Propose(pending.state, SignBy(next, {"admin-1", "admin-2"}), after).status().code(),
+            util::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Propose(pending.state, SignBy(next, {"bob", "carol"}), after).ok());
 }
 
 }  // namespace
