@@ -57,7 +57,10 @@ constexpr size_t kMaxSignatures = kMaxKeys;
 constexpr std::array<btc::Network, 4> kNetworks = {btc::Network::kMainnet, btc::Network::kTestnet,
                                                    btc::Network::kSignet, btc::Network::kRegtest};
 
-util::Status Invalid(std::string message) { return util::InvalidArgumentError(std::move(message)); }
+// Every message goes through EscapeForMessage: names that fail validation are quoted in it.
+util::Status Invalid(std::string_view message) {
+  return util::InvalidArgumentError(EscapeForMessage(message));
+}
 
 std::string Quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
 
@@ -523,6 +526,22 @@ util::Result<Rule> ReadRule(CborReader& reader) {
 }
 
 }  // namespace
+
+std::string EscapeForMessage(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const uint8_t byte = static_cast<uint8_t>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0f]);
+    }
+  }
+  return out;
+}
 
 bool IsValidName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameSize) return false;

@@ -54,6 +54,10 @@ inline constexpr uint64_t kMaxDuration = 10ULL * 366 * 24 * 3600;  // Ten years,
 // (labels of keys, groups, rules and address-book entries).
 bool IsValidName(std::string_view name);
 
+// `text` with every byte outside printable ASCII (below 0x20, 0x7f and above) written as \xNN,
+// so that an error message quoting input cannot carry control characters to a terminal or log.
+std::string EscapeForMessage(std::string_view text);
+
 // A key the policy names: requesters, approvers and admins are referred to by label.
 struct NamedKey {
   std::string label;
@@ -175,11 +179,14 @@ class Policy final {
   static util::Result<Policy> Create(PolicyFields fields);
 
   // Decodes the canonical encoding and checks it as Create does; the fields must already be in
-  // their sorted order. Fails with kInvalidArgument naming the byte and field.
+  // their sorted order, and absent optional fields and empty lists omitted. Fails with
+  // kInvalidArgument naming the byte and field for a non-canonical encoding, and "policy: ..."
+  // with Create's message for an invalid policy.
   static util::Result<Policy> Decode(std::span<const uint8_t> bytes);
   static util::Result<Policy> DecodeFrom(CborReader& reader);
 
-  // The canonical encoding (doc/policy.md). Decode(Encode()) gives back an equal policy.
+  // The canonical encoding (doc/policy-encoding.md). Decode(Encode()) gives back an equal
+  // policy.
   const std::vector<uint8_t>& Encode() const { return encoding_; }
   // TaggedHash("kinko/policy/v1", Encode()).
   const Digest& digest() const { return digest_; }
@@ -218,7 +225,8 @@ class Policy final {
 // A policy with admins' signatures over its digest. Signatures are sorted by signer key id and
 // there is at most one per key. Copyable and movable.
 //
-// Encoding: map {0: policy, 1: array of signature objects (policy/identity.h)}.
+// Encoding: map {0: policy, 1: array of signature objects (policy/identity.h)}
+// (doc/policy-encoding.md section 4).
 class SignedPolicy final {
  public:
   // A policy without signatures yet.
@@ -236,6 +244,7 @@ class SignedPolicy final {
   // (policy/governance.h).
   static util::Result<SignedPolicy> Decode(std::span<const uint8_t> bytes);
 
+  // The canonical encoding. Decode(Encode()) gives back an equal signed policy.
   std::vector<uint8_t> Encode() const;
 
   const Policy& policy() const { return policy_; }

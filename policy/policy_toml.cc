@@ -180,8 +180,9 @@ class Compiler final {
 
  private:
   util::Status Error(uint32_t line, std::string_view path, std::string_view message) const {
+    // The path and message quote the document: escape what a terminal would interpret.
     return util::InvalidArgumentError(std::string(source_) + ":" + std::to_string(line) + ": " +
-                                      std::string(path) + ": " + std::string(message));
+                                      EscapeForMessage(path) + ": " + EscapeForMessage(message));
   }
   util::Status Error(const toml::node& node, std::string_view path,
                      std::string_view message) const {
@@ -306,6 +307,7 @@ util::Result<std::vector<std::string>> Compiler::Names(
   util::Result<const toml::array*> array = Array(node, path);
   if (!array.ok()) return array.status();
   std::vector<std::string> names;
+  std::set<std::string> seen;
   for (size_t i = 0; i < (*array)->size(); ++i) {
     const toml::node& item = *(*array)->get(i);
     const std::string item_path = std::string(path) + "[" + std::to_string(i) + "]";
@@ -314,7 +316,7 @@ util::Result<std::vector<std::string>> Compiler::Names(
     if (const std::string problem = check(*name); !problem.empty()) {
       return Error(item, item_path, problem);
     }
-    if (std::find(names.begin(), names.end(), *name) != names.end()) {
+    if (!seen.insert(*name).second) {
       return Error(item, item_path, "'" + *name + "' is listed twice");
     }
     names.push_back(std::move(*name));
@@ -775,7 +777,7 @@ util::Result<Policy> CompilePolicyToml(std::string_view text, std::string_view s
     const toml::source_position& at = error.source().begin;
     return util::InvalidArgumentError(std::string(source) + ":" + std::to_string(at.line) + ":" +
                                       std::to_string(at.column) + ": " +
-                                      std::string(error.description()));
+                                      EscapeForMessage(error.description()));
   } catch (const std::exception& error) {
     return util::InvalidArgumentError(std::string(source) + ": cannot parse: " + error.what());
   }

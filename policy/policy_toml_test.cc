@@ -109,6 +109,70 @@ TEST(PolicyTomlTest, CompilesAMinimalPolicy) {
   EXPECT_EQ(policy->fields().limits, Limits{});
 }
 
+// The examples of doc/policy-encoding.md section 5. DO NOT CHANGE: the encoding is signed.
+// The digests were computed from these bytes by an independent SHA-256 (Python's hashlib).
+constexpr std::string_view kTestnet = R"(network = "testnet"
+sequence = 2
+activation_delay = "90m"
+predecessor = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+[governance]
+admins = ["a", "b"]
+threshold = 2
+
+[keys]
+a = "0101010101010101010101010101010101010101010101010101010101010101"
+b = "0202020202020202020202020202020202020202020202020202020202020202"
+c = "0303030303030303030303030303030303030303030303030303030303030303"
+
+[groups]
+ops = ["c", "a"]
+
+[[address_book]]
+label = "faucet"
+address = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"
+
+[limits]
+windows = { "1w" = "5 BTC", "7200s" = "100000 sat" }
+fee_rate_max = "12.5 sat/vB"
+
+[[rule]]
+name = "faucet"
+requesters = ["ops"]
+destination = "address_book"
+amount_min = "1000 sats"
+approvals = [{ group = "ops", threshold = 1 }]
+
+[[rule]]
+name = "small"
+wallets = ["w:1", "w.2"]
+amount_max = "0.001 btc"
+outputs_max = 3
+approvals = []
+)";
+
+TEST(PolicyTomlTest, DocumentedEncodingsAndDigests) {
+  const Policy minimal = CompilePolicyToml(kMinimal, "min.toml").value();
+  EXPECT_EQ(util::HexEncode(minimal.Encode()),
+            "a60001016772656774657374020103190e1005a200816561646d696e01010681a2006561646d696e"
+            "0158200101010101010101010101010101010101010101010101010101010101010101");
+  EXPECT_EQ(util::HexEncode(minimal.digest()),
+            "702159c210add84e6253946582759fecebbb5f40542bb1832a91cfc41a9f6872");
+  const Policy testnet = CompilePolicyToml(kTestnet, "testnet.toml").value();
+  EXPECT_EQ(util::HexEncode(testnet.Encode()),
+            "ab000101647465737402020319151804582000112233445566778899aabbccddeeff001122334455"
+            "66778899aabbccddeeff05a200826161616201020683a20061610158200101010101010101010101"
+            "010101010101010101010101010101010101010101a2006162015820020202020202020202020202"
+            "0202020202020202020202020202020202020202a200616301582003030303030303030303030303"
+            "030303030303030303030303030303030303030781a200636f70730182616161630881a200666661"
+            "7563657401782a7462317177353038643671656a7874646734793572337a61727661727930633578"
+            "77376b78706a7a737809a20182a200191c20011a000186a0a2001a00093a80011a1dcd6500031930"
+            "d40a82a600666661756365740281636f70730302051903e808010981a200636f70730101a6006573"
+            "6d616c6c018263772e3263773a310301061a000186a007030801");
+  EXPECT_EQ(util::HexEncode(testnet.digest()),
+            "bb48e3a7cc33ec35bc4948d6c0b80f1e7bf74abd33fbc3ab53bbea353dfec36a");
+}
+
 // A valid policy whose lines the error cases below refer to.
 constexpr std::string_view kValid = R"(network = "mainnet"
 sequence = 3
@@ -206,6 +270,8 @@ TEST(PolicyTomlTest, ErrorsNameTheSourceLineAndKey) {
        "carol = \"040404040404040404040404040404040404040404040404040404040404040A\"",
        "policy.toml:13: keys.carol: must be a key id: 64 lowercase hex characters"},
       {"bob = ", "\"bob!\" = ", "policy.toml:12: keys.bob!: 'bob!' is not a valid name"},
+      {"bob = ", "\"bob\\u001b\" = ",
+       "policy.toml:12: keys.bob\\x1b: 'bob\\x1b' is not a valid name"},
       // Groups.
       {"treasury = [\"bob\", \"carol\"]", "treasury = [\"bob\", \"dave\"]",
        "policy.toml:16: groups.treasury[1]: 'dave' is not a key"},
