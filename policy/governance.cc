@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -28,7 +30,7 @@ namespace {
 // groups or the address book changed.
 // ---------------------------------------------------------------------------------------------
 
-// Either every string (wallet ids, addresses) or a finite set of them.
+// Either every string (wallet ids) or a finite set of them.
 struct StringSet {
   bool every = false;
   std::set<std::string> items;
@@ -68,52 +70,125 @@ bool SetContains(const Set& outer, const Set& inner) {
                        inner.items.end());
 }
 
+// A set of addresses: sorted and unique; nullptr is every address. Sets of addresses can be as
+// large as the address book (a million entries), so each is built once and shared, and the
+// operations on two of them are memoized by identity (AddressSets): comparing every pair of
+// rules then costs one set operation per pair of distinct destinations, not per pair of rules.
+using AddressSet = std::shared_ptr<const std::vector<std::string>>;
+
+bool IsEmptyAddressSet(const AddressSet& s) { return s != nullptr && s->empty(); }
+
+bool SameAddresses(const AddressSet& a, const AddressSet& b) {
+  if (a == nullptr || b == nullptr) return a == b;
+  return a == b || *a == *b;
+}
+
+// Builds, shares and operates on address sets. Not thread-safe; one owner. Every set it
+// returns stays alive as long as it does (the memo tables hold them), so identities are never
+// reused.
+class AddressSets final {
+ public:
+  // The addresses `destination` names in `policy`; the same set for the same policy and
+  // destination.
+  AddressSet Of(const Policy& policy, const Destination& destination) {
+    if (destination.kind == DestinationKind::kAny) return nullptr;
+    const auto key = std::make_tuple(&policy, destination.kind, destination.labels);
+    const auto it = of_.find(key);
+    if (it != of_.end()) return it->second;
+    std::vector<std::string> out;
+    for (const AddressBookEntry& e : policy.fields().address_book) {
+      if (destination.kind == DestinationKind::kAddressBook ||
+          std::binary_search(destination.labels.begin(), destination.labels.end(), e.label)) {
+        out.push_back(e.address);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    AddressSet set = std::make_shared<const std::vector<std::string>>(std::move(out));
+    of_.emplace(key, set);
+    return set;
+  }
+
+  AddressSet Intersect(const AddressSet& a, const AddressSet& b) {
+    if (a == nullptr) return b;
+    if (b == nullptr || a == b) return a;
+    const auto key = std::minmax(a.get(), b.get());
+    const auto it = intersections_.find(key);
+    if (it != intersections_.end()) return it->second;
+    std::vector<std::string> out;
+    std::set_intersection(a->begin(), a->end(), b->begin(), b->end(), std::back_inserter(out));
+    AddressSet set = std::make_shared<const std::vector<std::string>>(std::move(out));
+    intersections_.emplace(key, set);
+    return set;
+  }
+
+  // True when every address of `inner` is in `outer`.
+  bool Contains(const AddressSet& outer, const AddressSet& inner) {
+    if (outer == nullptr || outer == inner) return true;
+    if (inner == nullptr) return false;
+    const auto key = std::make_pair(outer.get(), inner.get());
+    const auto it = contains_.find(key);
+    if (it != contains_.end()) return it->second;
+    const bool contains = std::includes(outer->begin(), outer->end(), inner->begin(), inner->end());
+    contains_.emplace(key, contains);
+    return contains;
+  }
+
+ private:
+  using Pair = std::pair<const std::vector<std::string>*, const std::vector<std::string>*>;
+  std::map<std::tuple<const Policy*, DestinationKind, std::vector<std::string>>, AddressSet> of_;
+  std::map<Pair, AddressSet> intersections_;
+  std::map<Pair, bool> contains_;
+};
+
 // The intents a rule matches: wallet in `wallets`, requester in `requesters`, every output in
 // `destinations`, amount_min <= total <= amount_max, number of outputs <= outputs_max.
 struct Region {
   StringSet wallets;
   KeySet requesters;
-  StringSet destinations;
+  AddressSet destinations;
   int64_t amount_min = 1;
   int64_t amount_max = btc::kMaxMoney;
   uint32_t outputs_max = kMaxIntentOutputs;
-
-  friend bool operator==(const Region&, const Region&) = default;
 };
+
+bool SameRegion(const Region& a, const Region& b) {
+  return a.wallets == b.wallets && a.requesters == b.requesters &&
+         SameAddresses(a.destinations, b.destinations) && a.amount_min == b.amount_min &&
+         a.amount_max == b.amount_max && a.outputs_max == b.outputs_max;
+}
 
 // The region of every intent (the "no matching rule" end of a rule list).
 Region EveryIntent() {
   Region r;
   r.wallets.every = true;
   r.requesters.every = true;
-  r.destinations.every = true;
   return r;
 }
 
 // True when no intent lies in `r`. A region that is not empty holds an intent with one output
 // (a destination in it, the total in range), so emptiness is exact.
 bool IsEmptyRegion(const Region& r) {
-  return IsEmptySet(r.wallets) || IsEmptySet(r.requesters) || IsEmptySet(r.destinations) ||
+  return IsEmptySet(r.wallets) || IsEmptySet(r.requesters) || IsEmptyAddressSet(r.destinations) ||
          r.amount_min > r.amount_max || r.outputs_max == 0;
 }
 
-Region Intersect(const Region& a, const Region& b) {
+Region Intersect(const Region& a, const Region& b, AddressSets& sets) {
   return Region{.wallets = IntersectSets(a.wallets, b.wallets),
                 .requesters = IntersectSets(a.requesters, b.requesters),
-                .destinations = IntersectSets(a.destinations, b.destinations),
+                .destinations = sets.Intersect(a.destinations, b.destinations),
                 .amount_min = std::max(a.amount_min, b.amount_min),
                 .amount_max = std::min(a.amount_max, b.amount_max),
                 .outputs_max = std::min(a.outputs_max, b.outputs_max)};
 }
 
 // True when every intent in `inner` is in `outer`.
-bool Covers(const Region& outer, const Region& inner) {
+bool Covers(const Region& outer, const Region& inner, AddressSets& sets) {
   if (IsEmptyRegion(inner)) return true;
-  return SetContains(outer.wallets, inner.wallets) &&
+  return outer.amount_min <= inner.amount_min && inner.amount_max <= outer.amount_max &&
+         inner.outputs_max <= outer.outputs_max && SetContains(outer.wallets, inner.wallets) &&
          SetContains(outer.requesters, inner.requesters) &&
-         SetContains(outer.destinations, inner.destinations) &&
-         outer.amount_min <= inner.amount_min && inner.amount_max <= outer.amount_max &&
-         inner.outputs_max <= outer.outputs_max;
+         sets.Contains(outer.destinations, inner.destinations);
 }
 
 struct ResolvedRequirement {
@@ -130,8 +205,6 @@ struct ResolvedRule {
   Region region;
   bool allow = false;
   std::vector<ResolvedRequirement> requirements;  // Allow rules only.
-
-  friend bool operator==(const ResolvedRule&, const ResolvedRule&) = default;
 };
 
 std::set<KeyId> MemberIds(const Policy& policy, std::string_view group) {
@@ -145,28 +218,7 @@ std::set<KeyId> AllKeyIds(const Policy& policy) {
   return ids;
 }
 
-StringSet ResolveDestination(const Policy& policy, const Destination& destination) {
-  StringSet out;
-  switch (destination.kind) {
-    case DestinationKind::kAny:
-      out.every = true;
-      return out;
-    case DestinationKind::kAddressBook:
-      for (const AddressBookEntry& e : policy.fields().address_book) out.items.insert(e.address);
-      return out;
-    case DestinationKind::kLabels:
-      for (const AddressBookEntry& e : policy.fields().address_book) {
-        if (std::binary_search(destination.labels.begin(), destination.labels.end(), e.label)) {
-          out.items.insert(e.address);
-        }
-      }
-      return out;
-  }
-  CHECK(false);
-  return out;
-}
-
-ResolvedRule Resolve(const Policy& policy, const Rule& rule) {
+ResolvedRule Resolve(const Policy& policy, const Rule& rule, AddressSets& sets) {
   ResolvedRule out;
   out.name = rule.name;
   Region& r = out.region;
@@ -181,7 +233,7 @@ ResolvedRule Resolve(const Policy& policy, const Rule& rule) {
       r.requesters.items.insert(members.begin(), members.end());
     }
   }
-  r.destinations = ResolveDestination(policy, rule.destination);
+  r.destinations = sets.Of(policy, rule.destination);
   // Every intent output is at least one satoshi, so a total is never below 1.
   if (rule.amount_min.has_value()) r.amount_min = std::max<int64_t>(1, rule.amount_min->sats());
   if (rule.amount_max.has_value()) r.amount_max = rule.amount_max->sats();
@@ -196,10 +248,15 @@ ResolvedRule Resolve(const Policy& policy, const Rule& rule) {
   return out;
 }
 
-std::vector<ResolvedRule> ResolveRules(const Policy& policy) {
+std::vector<ResolvedRule> ResolveRules(const Policy& policy, AddressSets& sets) {
   std::vector<ResolvedRule> out;
-  for (const Rule& rule : policy.fields().rules) out.push_back(Resolve(policy, rule));
+  for (const Rule& rule : policy.fields().rules) out.push_back(Resolve(policy, rule, sets));
   return out;
+}
+
+// True when the two rules match the same intents with the same action and approvals.
+bool SameMeaning(const ResolvedRule& a, const ResolvedRule& b) {
+  return SameRegion(a.region, b.region) && a.allow == b.allow && a.requirements == b.requirements;
 }
 
 // Kuhn's augmenting path for the bipartite matching in ApprovalsAtLeastAsEasy.
@@ -282,9 +339,10 @@ struct RuleProblem {
 // rule of `after` covers I (they never reach A), an intent may be decided by A now and by B
 // before; then B must be an allow rule whose approvals are no easier to satisfy than A's.
 // Every pair that fails is a problem: the later policy may allow something the earlier did not.
-std::vector<RuleProblem> FindRuleProblems(const Policy& before, const Policy& after) {
-  const std::vector<ResolvedRule> b_rules = ResolveRules(before);
-  const std::vector<ResolvedRule> a_rules = ResolveRules(after);
+std::vector<RuleProblem> FindRuleProblems(const Policy& before, const Policy& after,
+                                          const std::vector<ResolvedRule>& b_rules,
+                                          const std::vector<ResolvedRule>& a_rules,
+                                          AddressSets& sets) {
   const std::set<KeyId> known_after = AllKeyIds(after);
   const std::vector<Rule>& b_text = before.fields().rules;
   const std::vector<Rule>& a_text = after.fields().rules;
@@ -295,14 +353,14 @@ std::vector<RuleProblem> FindRuleProblems(const Policy& before, const Policy& af
     if (!a.allow) continue;
     for (size_t i = 0; i <= b_rules.size(); ++i) {
       const bool at_end = i == b_rules.size();
-      const Region both = Intersect(a.region, at_end ? every : b_rules[i].region);
+      const Region both = Intersect(a.region, at_end ? every : b_rules[i].region, sets);
       if (IsEmptyRegion(both)) continue;
       bool unreachable = false;
       for (size_t l = 0; l < i && !unreachable; ++l) {
-        unreachable = Covers(b_rules[l].region, both);
+        unreachable = Covers(b_rules[l].region, both, sets);
       }
       for (size_t k = 0; k < j && !unreachable; ++k) {
-        unreachable = Covers(a_rules[k].region, both);
+        unreachable = Covers(a_rules[k].region, both, sets);
       }
       if (unreachable) continue;
       const std::string allowed_by = "may now be allowed by rule " + Quoted(a.name) +
@@ -405,7 +463,9 @@ class Differ final {
         after_(after),
         b_(before.fields()),
         a_(after.fields()),
-        problems_(FindRuleProblems(before, after)) {}
+        b_rules_(ResolveRules(before, sets_)),
+        a_rules_(ResolveRules(after, sets_)),
+        problems_(FindRuleProblems(before, after, b_rules_, a_rules_, sets_)) {}
 
   std::vector<Change> Run() && {
     CompareHeader();
@@ -624,6 +684,12 @@ class Differ final {
       const auto it = a_label.find(e.address);
       if (it != a_label.end()) {
         if (it->second != e.label) {
+          const std::string& address = e.address;
+          TakeProblem([&](const RuleProblem& problem) {
+            return Names(a_rules_[problem.after_index], address) ||
+                   (problem.before_index.has_value() &&
+                    Names(b_rules_[*problem.before_index], address));
+          });
           Add(path, e.label, it->second, ChangeEffect::kLoosens,
               "new label for a destination: rules naming label " + Quoted(it->second) +
                   " may pay it");
@@ -632,8 +698,7 @@ class Differ final {
       }
       const std::string address = e.address;
       const RuleProblem* p = TakeProblem([&](const RuleProblem& problem) {
-        return problem.before_index.has_value() &&
-               DestinationNames(before_, b_.rules[*problem.before_index], address);
+        return problem.before_index.has_value() && Names(b_rules_[*problem.before_index], address);
       });
       if (p != nullptr) {
         Add(path, e.label, "", ChangeEffect::kLoosens, "removed destination: " + p->reason);
@@ -645,15 +710,17 @@ class Differ final {
       if (b_addresses.contains(e.address)) continue;
       const std::string address = e.address;
       TakeProblem([&](const RuleProblem& problem) {
-        return DestinationNames(after_, a_.rules[problem.after_index], address);
+        return Names(a_rules_[problem.after_index], address);
       });
       Add("address_book " + Quoted(e.label) + " " + e.address, "", e.label, ChangeEffect::kLoosens,
           "new destination");
     }
   }
 
-  static bool DestinationNames(const Policy& policy, const Rule& rule, const std::string& address) {
-    return ResolveDestination(policy, rule.destination).items.contains(address);
+  // True when `rule`'s destination names `address` (in the address book).
+  static bool Names(const ResolvedRule& rule, const std::string& address) {
+    const AddressSet& d = rule.region.destinations;
+    return d != nullptr && std::binary_search(d->begin(), d->end(), address);
   }
 
   // Lower or new limits tighten; higher or removed limits loosen.
@@ -747,7 +814,7 @@ class Differ final {
       }
       Rule same = ar[i];
       same.name = br[i].name;
-      if (same == br[i] && Resolve(before_, br[i]).region == Resolve(after_, same).region) {
+      if (same == br[i] && SameRegion(b_rules_[i].region, a_rules_[i].region)) {
         renamed_before.insert(br[i].name);
         renamed_after.insert(ar[i].name);
       }
@@ -771,7 +838,7 @@ class Differ final {
         continue;
       }
       const Rule& a = ar[it->second];
-      const bool same_meaning = Resolve(before_, b) == Resolve(after_, a);
+      const bool same_meaning = SameMeaning(b_rules_[i], a_rules_[it->second]);
       auto field = [&](std::string_view name, std::string before_text, std::string after_text) {
         if (before_text == after_text) return;
         AddRuleLine(path + "." + std::string(name), std::move(before_text), std::move(after_text),
@@ -872,6 +939,9 @@ class Differ final {
   const Policy& after_;
   const PolicyFields& b_;
   const PolicyFields& a_;
+  AddressSets sets_;  // Before the resolved rules, which share its sets.
+  const std::vector<ResolvedRule> b_rules_;
+  const std::vector<ResolvedRule> a_rules_;
   std::vector<RuleProblem> problems_;
   std::vector<Change> changes_;
 };
@@ -901,7 +971,21 @@ std::string_view ChangeEffectName(ChangeEffect effect) {
 
 bool RuleCovers(const Policy& outer_policy, const Rule& outer, const Policy& inner_policy,
                 const Rule& inner) {
-  return Covers(Resolve(outer_policy, outer).region, Resolve(inner_policy, inner).region);
+  AddressSets sets;
+  return Covers(Resolve(outer_policy, outer, sets).region,
+                Resolve(inner_policy, inner, sets).region, sets);
+}
+
+std::vector<std::optional<size_t>> FirstCoveringRules(const Policy& policy) {
+  AddressSets sets;
+  const std::vector<ResolvedRule> rules = ResolveRules(policy, sets);
+  std::vector<std::optional<size_t>> out(rules.size());
+  for (size_t j = 0; j < rules.size(); ++j) {
+    for (size_t i = 0; i < j && !out[j].has_value(); ++i) {
+      if (Covers(rules[i].region, rules[j].region, sets)) out[j] = i;
+    }
+  }
+  return out;
 }
 
 std::vector<Change> Compare(const Policy& before, const Policy& after) {

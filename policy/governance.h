@@ -50,11 +50,42 @@ struct Change {
   std::string reason;
 };
 
-// Every difference between `before` and `after`, in a stable order (governance, keys, groups,
-// address book, limits, rules), each classified. The classification is sound: when no change is
-// kLoosens, every request that `after` allows, `before` allows too (for every intent, approval
-// set, velocity state and time). It may be cautious: some changes that cannot in fact allow
-// more are still classified kLoosens, and doc/policy.md lists which changes count as tightening.
+// Every difference between `before` and `after`, in a stable order (network, sequence,
+// predecessor, governance, keys, groups, address book, limits, rules), each classified. The
+// classification is sound: when no change is kLoosens, every request that `after` allows,
+// `before` allows too (for every intent, approval set, velocity state and time). It may be
+// cautious: some changes that cannot in fact allow more are still classified kLoosens.
+//
+// Paths and their classification (doc/policy.md "Changing a policy"):
+//  - "network": loosens. "sequence", "predecessor": neutral.
+//  - "activation_delay", "governance.threshold": higher tightens, lower loosens.
+//    "governance.admins" (compared by key id): an admin key added loosens; only removed
+//    tightens; only renamed is neutral.
+//  - "key 'L'" (by key id): a new key id loosens (it may request under rules open to it, and
+//    its approvals are no longer refused), so a label pointed to another key loosens; a removed
+//    key tightens; a renamed key is neutral.
+//  - "limits.per_transaction", "limits.fee_max", "limits.fee_rate_max", "limits.outputs_max":
+//    new or lower tightens; higher or removed loosens. "limits.window D": new or lower tightens;
+//    higher or removed loosens, unless a window at least as long with a max at most as high
+//    remains (then it tightens).
+//  - Rules, groups and address book are judged together on what the rules match, with names
+//    resolved to key ids and addresses in each policy: for every allow rule A of `after` and
+//    every rule B of `before` (or "no matching rule"), if some intent may be decided by A now
+//    and by B before (A and B overlap, and no earlier rule of either list covers the overlap),
+//    B must be an allow rule whose approvals are no easier than A's (every group B requires
+//    has a distinct counterpart in A that is a subset of it with a threshold at least as high,
+//    and every member of B's groups still named by `after` is in one of A's groups, so that
+//    its reject still refuses). Each pair that fails makes the lines of the rules, groups or
+//    address-book entries it involves loosening, with a reason naming the rule that may now
+//    allow ("intents that rule 'x' denied may now be allowed by rule 'y' (approvals: none)");
+//    a failure no line explains gets a line of its own. Every other change of a rule
+//    ("rule 'R'", "rule 'R'.<field>", "rule 'R'.position" when its order relative to the other
+//    rules changed), group ("group 'G'") or removed address-book entry tightens. Neutral: a
+//    rule renamed (same content, same place), a group whose members are the same keys under
+//    new labels, a group no rule uses.
+//  - "address_book 'L' ADDRESS": a new address, or a new label on one, loosens (a new
+//    destination waits for the delay); a removed one tightens unless intents paying it may
+//    fall through to a rule that allows (above).
 std::vector<Change> Compare(const Policy& before, const Policy& after);
 
 // True when every intent that rule `inner` (of `inner_policy`) matches, rule `outer` (of
@@ -64,6 +95,11 @@ std::vector<Change> Compare(const Policy& before, const Policy& after);
 // An unsatisfiable `inner` (say, labels naming no address) is covered by anything.
 bool RuleCovers(const Policy& outer_policy, const Rule& outer, const Policy& inner_policy,
                 const Rule& inner);
+
+// For each rule of `policy`, in order, the index of the first earlier rule that covers it
+// (RuleCovers: the rule never decides anything), or nullopt. Linear in the address book, not
+// in the number of rule pairs times the book.
+std::vector<std::optional<size_t>> FirstCoveringRules(const Policy& policy);
 
 // True when some change is kLoosens.
 bool Loosens(const std::vector<Change>& changes);
@@ -98,10 +134,18 @@ struct Acceptance {
 };
 
 // Accepts `next` as the successor of the latest accepted policy (pending if any, else active)
-// at `now`, after first promoting a pending policy whose time has come. Fails with
-// kFailedPrecondition "stale sequence N: the current policy has sequence M" or "predecessor
-// X is not the current policy Y", and kPermissionDenied for missing admin signatures (the
-// latest accepted policy's admins and threshold).
+// at `now`, after first promoting a pending policy whose time has come. In order, fails with:
+//  - kPermissionDenied "policy has N of the M admin signatures it needs ..." when fewer than
+//    the latest accepted policy's threshold of its admins (labels resolved by its keys) signed;
+//    the admins `next` itself names do not count unless they are admins already;
+//  - kFailedPrecondition "policy network X is not the current policy's network Y";
+//  - kFailedPrecondition "stale sequence N: the current policy has sequence M" (N <= M);
+//  - kFailedPrecondition "predecessor X is not the current policy Y" (X "(none)" if absent).
+// On success, `changes` is Compare(policy in force, next). Without a loosening change `next`
+// is in force at once (effective_from = now) and a pending policy is dropped. Otherwise `next`
+// replaces any pending policy and takes effect at now + the IN-FORCE policy's
+// activation_delay: a loosening cannot shorten its own delay, and each newer accepted
+// loosening restarts the clock.
 util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now);
 
 // The state at `now`: a pending policy whose time has come becomes active.

@@ -500,6 +500,17 @@ TEST(CompareTest, FallThroughNamesTheRuleThatMayAllow) {
             "(approvals: 1 of treasury)");
 }
 
+TEST(CompareTest, ANewLabelOnADestinationIsOneLine) {
+  PolicyFields after = BaseFields();
+  after.address_book[1].label = "cold";  // Now paid by "to cold storage".
+  const std::vector<Change> changes = Compare(MakePolicy(BaseFields()), MakePolicy(after));
+  ASSERT_EQ(changes.size(), 1u) << Describe(changes);
+  EXPECT_EQ(changes[0].path, "address_book 'partner' " + Address(4));
+  EXPECT_EQ(changes[0].before, "partner");
+  EXPECT_EQ(changes[0].after, "cold");
+  EXPECT_EQ(changes[0].effect, ChangeEffect::kLoosens);
+}
+
 TEST(CompareTest, LinesComeInSectionOrder) {
   PolicyFields after = BaseFields();
   after.sequence = 6;
@@ -535,6 +546,19 @@ TEST(CompareTest, RuleCovers) {
   const Policy q = MakePolicy(f);
   EXPECT_TRUE(RuleCovers(q, q.fields().rules[0], q, q.fields().rules[1]));
   EXPECT_TRUE(RuleCovers(q, q.fields().rules[1], q, q.fields().rules[0]));
+}
+
+TEST(CompareTest, FirstCoveringRules) {
+  PolicyFields f = BaseFields();
+  Rule tiny = MakeRule("tiny");
+  tiny.wallets = {"hot"};
+  tiny.requesters = {"ops-bot"};
+  tiny.amount_max = Btc("0.1");
+  f.rules.insert(f.rules.begin() + 2, tiny);  // Covered by both withdrawal rules: the first counts.
+  f.rules.push_back(MakeRule("late"));        // Covered by "nothing else".
+  EXPECT_EQ(FirstCoveringRules(MakePolicy(f)),
+            (std::vector<std::optional<size_t>>{std::nullopt, std::nullopt, 0, std::nullopt,
+                                                std::nullopt, 4}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -147,18 +147,17 @@ void LintApprovals(const Policy& policy, const Rule& rule, std::vector<LintFindi
   }
 }
 
-void LintRules(const Policy& policy, std::vector<LintFinding>& findings) {
+void LintRules(const Policy& policy, const std::vector<std::optional<size_t>>& covering,
+               std::vector<LintFinding>& findings) {
   const PolicyFields& f = policy.fields();
   const bool limited = f.limits.per_transaction.has_value() || !f.limits.windows.empty();
   for (size_t j = 0; j < f.rules.size(); ++j) {
     const Rule& rule = f.rules[j];
     const std::string subject = "rule " + Quoted(rule.name);
-    for (size_t i = 0; i < j; ++i) {
-      if (!RuleCovers(policy, f.rules[i], policy, rule)) continue;
+    if (const std::optional<size_t> i = covering[j]; i.has_value()) {
       findings.push_back({LintKind::kShadowedRule, subject,
                           "rule " + Quoted(rule.name) + " never decides: the earlier rule " +
-                              Quoted(f.rules[i].name) + " matches every intent it matches"});
-      break;
+                              Quoted(f.rules[*i].name) + " matches every intent it matches"});
     }
     if (rule.action != RuleAction::kAllow) continue;
     if (!rule.amount_max.has_value() && !limited) {
@@ -227,17 +226,14 @@ UnapprovedExposure Exposure(const Policy& policy, const NamedKey& key,
 
 // For each key that may request under an allow rule without approvals which can decide (is
 // not shadowed), the exposure.
-std::vector<UnapprovedExposure> Exposures(const Policy& policy) {
+std::vector<UnapprovedExposure> Exposures(const Policy& policy,
+                                          const std::vector<std::optional<size_t>>& covering) {
   const PolicyFields& f = policy.fields();
   std::vector<size_t> open_rules;
   for (size_t j = 0; j < f.rules.size(); ++j) {
     const Rule& rule = f.rules[j];
     if (rule.action != RuleAction::kAllow || !rule.approvals.empty()) continue;
-    bool shadowed = false;
-    for (size_t i = 0; i < j && !shadowed; ++i) {
-      shadowed = RuleCovers(policy, f.rules[i], policy, rule);
-    }
-    if (!shadowed) open_rules.push_back(j);
+    if (!covering[j].has_value()) open_rules.push_back(j);
   }
   std::vector<UnapprovedExposure> out;
   for (const NamedKey& key : f.keys) {  // Sorted by label.
@@ -275,8 +271,9 @@ LintReport Lint(const Policy& policy) {
   LintReport report;
   LintKeys(policy, report.findings);
   LintGroups(policy, report.findings);
-  LintRules(policy, report.findings);
-  report.exposure = Exposures(policy);
+  const std::vector<std::optional<size_t>> covering = FirstCoveringRules(policy);
+  LintRules(policy, covering, report.findings);
+  report.exposure = Exposures(policy, covering);
   return report;
 }
 

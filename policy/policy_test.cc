@@ -138,6 +138,33 @@ TEST(PolicyTest, EscapeForMessage) {
             "a\\x1b[31mb\\x0a\\x7f\\xc3\\xa9\\x00");
 }
 
+TEST(PolicyTest, FindAddressInALargeBook) {
+  // 5000 distinct P2WPKH addresses under 50 labels; every one is found with its own label.
+  PolicyFields f = ValidFields();
+  f.address_book.clear();
+  std::vector<btc::Script> scripts;
+  for (uint32_t i = 0; i < 5000; ++i) {
+    std::vector<uint8_t> script = {0x00, 0x14};
+    const crypto::Hash256Bytes hash =
+        crypto::Sha256(std::span(reinterpret_cast<const uint8_t*>(&i), sizeof(i)));
+    script.insert(script.end(), hash.begin(), hash.begin() + 20);
+    scripts.emplace_back(script);
+    f.address_book.push_back({"label-" + std::to_string(i % 50),
+                              btc::EncodeAddress(scripts.back(), btc::Network::kMainnet).value()});
+  }
+  f.rules[1].destination.labels = {"label-7"};
+  const Policy policy = Policy::Create(f).value();
+  for (size_t i = 0; i < scripts.size(); ++i) {
+    const AddressBookEntry* entry = policy.FindAddress(scripts[i]);
+    ASSERT_NE(entry, nullptr) << i;
+    EXPECT_EQ(entry, &policy.fields().address_book[i]);
+  }
+  EXPECT_EQ(policy.FindAddress(ScriptOf(kCold)), nullptr);
+  const util::Result<Policy> decoded = Policy::Decode(policy.Encode());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->FindAddress(scripts[4321])->label, "label-21");
+}
+
 TEST(PolicyTest, IsValidName) {
   EXPECT_TRUE(IsValidName("a"));
   EXPECT_TRUE(IsValidName("customer withdrawals"));
