@@ -58,10 +58,7 @@ bool IsRefusal(const util::Status& status) {
 
 // "name          value\n": the aligned lines of the text answers.
 void Line(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out.append(name.size() < 12 ? 12 - name.size() : 1, ' ');
-  out += value;
-  out += '\n';
+  AppendLine(out, name, value, 12);
 }
 
 // Seconds since the Unix epoch, or an ISO 8601 UTC time "2026-01-01T00:00:00Z"; the current
