@@ -432,6 +432,11 @@ util::Result<std::vector<policy::KeyId>> ParseKeyIds(const std::string& list) {
     }
     policy::KeyId id{};
     std::copy(bytes->begin(), bytes->end(), id.begin());
+    // A key listed twice would make the threshold look reachable with fewer admins.
+    if (std::find(out.begin(), out.end(), id) != out.end()) {
+      return util::InvalidArgumentError("--admins: key id " + std::to_string(out.size() + 1) +
+                                        " is listed twice");
+    }
     out.push_back(id);
     start = comma + 1;
   }
