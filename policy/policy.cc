@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 #include <utility>
 
@@ -81,6 +82,142 @@ util::Status CheckName(std::string_view what, std::string_view name) {
     return Invalid(std::string(what) + ": " + Quoted(name) +
                    " is not a valid name (1..64 characters of [A-Za-z0-9._ -], no leading or "
                    "trailing space)");
+  }
+  return util::OkStatus();
+}
+
+// A group has members, each a key, once; sorts them.
+util::Status CheckGroup(Group& group, const std::function<bool(const std::string&)>& is_key) {
+  const std::string what = "group " + Quoted(group.name);
+  if (group.members.empty()) return Invalid(what + ": has no members");
+  if (util::Status s = SortUnique(group.members, what + ": members"); !s.ok()) return s;
+  for (const std::string& member : group.members) {
+    if (!is_key(member)) return Invalid(what + ": members: " + Quoted(member) + " is not a key");
+  }
+  return util::OkStatus();
+}
+
+// Admins are keys, each once, and 1 <= threshold <= admins; sorts the admins.
+util::Status CheckGovernance(Governance& governance,
+                             const std::function<bool(const std::string&)>& is_key) {
+  if (util::Status s = SortUnique(governance.admins, "governance: admins"); !s.ok()) return s;
+  for (const std::string& admin : governance.admins) {
+    if (!is_key(admin)) return Invalid("governance: admins: " + Quoted(admin) + " is not a key");
+  }
+  if (governance.threshold < 1 || governance.threshold > governance.admins.size()) {
+    return Invalid("governance: threshold " + std::to_string(governance.threshold) +
+                   " must be between 1 and the number of admins (" +
+                   std::to_string(governance.admins.size()) + ")");
+  }
+  return util::OkStatus();
+}
+
+// Requires `limits.windows` sorted by duration.
+util::Status CheckLimits(const Limits& limits) {
+  if (limits.windows.size() > kMaxWindows) {
+    return Invalid("limits: windows: more than " + std::to_string(kMaxWindows) + " windows");
+  }
+  for (size_t i = 0; i < limits.windows.size(); ++i) {
+    const uint64_t duration = limits.windows[i].duration;
+    if (duration < 1 || duration > kMaxDuration) {
+      return Invalid("limits: windows: duration " + std::to_string(duration) +
+                     " must be 1 second to ten years");
+    }
+    if (i > 0 && limits.windows[i - 1].duration == duration) {
+      return Invalid("limits: windows: duration " + std::to_string(duration) +
+                     " seconds is listed twice");
+    }
+  }
+  if (limits.fee_rate_max_sat_per_kvb &&
+      *limits.fee_rate_max_sat_per_kvb > static_cast<uint64_t>(btc::kMaxMoney)) {
+    return Invalid("limits: fee rate max: above 21 million BTC per kvB");
+  }
+  if (limits.outputs_max && *limits.outputs_max < 1) {
+    return Invalid("limits: outputs max: must be at least 1");
+  }
+  return util::OkStatus();
+}
+
+// Checks a rule's conditions and approvals against the policy's names (`group_size` is 0 for
+// a name that is not a group); sorts its wallets, requesters and destination labels.
+util::Status CheckRule(Rule& rule, const std::function<bool(const std::string&)>& is_key,
+                       const std::function<size_t(const std::string&)>& group_size,
+                       const std::unordered_set<std::string>& book_labels) {
+  const std::string what = "rule " + Quoted(rule.name);
+  if (rule.wallets.size() > kMaxRuleWallets) {
+    return Invalid(what + ": wallets: more than " + std::to_string(kMaxRuleWallets));
+  }
+  if (util::Status s = SortUnique(rule.wallets, what + ": wallets"); !s.ok()) return s;
+  for (const std::string& wallet : rule.wallets) {
+    if (!IsValidWalletId(wallet)) {
+      return Invalid(what + ": wallets: " + Quoted(wallet) +
+                     " is not a wallet id (1..64 characters of [A-Za-z0-9._:-])");
+    }
+  }
+  if (util::Status s = SortUnique(rule.requesters, what + ": requesters"); !s.ok()) return s;
+  for (const std::string& requester : rule.requesters) {
+    if (!is_key(requester) && group_size(requester) == 0) {
+      return Invalid(what + ": requesters: " + Quoted(requester) + " is not a key or group");
+    }
+  }
+
+  Destination& destination = rule.destination;
+  switch (destination.kind) {
+    case DestinationKind::kAny:
+    case DestinationKind::kAddressBook:
+      if (!destination.labels.empty()) {
+        return Invalid(what + ": destination: labels are only for a list of labels");
+      }
+      break;
+    case DestinationKind::kLabels:
+      if (destination.labels.empty()) {
+        return Invalid(what + ": destination: the list of labels is empty");
+      }
+      if (util::Status s = SortUnique(destination.labels, what + ": destination"); !s.ok()) {
+        return s;
+      }
+      for (const std::string& label : destination.labels) {
+        if (!book_labels.contains(label)) {
+          return Invalid(what + ": destination: " + Quoted(label) +
+                         " is not an address-book label");
+        }
+      }
+      break;
+  }
+
+  if (rule.amount_min && rule.amount_max && *rule.amount_min > *rule.amount_max) {
+    return Invalid(what + ": amount min is above amount max");
+  }
+  if (rule.outputs_max && *rule.outputs_max < 1) {
+    return Invalid(what + ": outputs max: must be at least 1");
+  }
+
+  switch (rule.action) {
+    case RuleAction::kAllow:
+      break;
+    case RuleAction::kDeny:
+      if (!rule.approvals.empty()) {
+        return Invalid(what + ": approvals: a deny rule has no approvals");
+      }
+      break;
+  }
+  if (rule.approvals.size() > kMaxGroups) {
+    return Invalid(what + ": approvals: more than " + std::to_string(kMaxGroups));
+  }
+  std::unordered_set<std::string> approval_groups;
+  for (const ApprovalRequirement& approval : rule.approvals) {
+    const size_t size = group_size(approval.group);
+    if (size == 0) {
+      return Invalid(what + ": approvals: group " + Quoted(approval.group) + " is not defined");
+    }
+    if (!approval_groups.insert(approval.group).second) {
+      return Invalid(what + ": approvals: group " + Quoted(approval.group) + " is listed twice");
+    }
+    if (approval.threshold < 1 || approval.threshold > size) {
+      return Invalid(what + ": approvals: group " + Quoted(approval.group) + ": threshold " +
+                     std::to_string(approval.threshold) + " must be between 1 and " +
+                     std::to_string(size));
+    }
   }
   return util::OkStatus();
 }
@@ -632,140 +769,28 @@ util::Result<Policy> Policy::Create(PolicyFields fields) {
   Policy policy;
   policy.fields_ = std::move(fields);
   PolicyFields& f = policy.fields_;
+  // Checks names, key ids and addresses while indexing them.
   if (util::Status s = policy.BuildIndexes(); !s.ok()) return s;
+  const auto is_key = [&](const std::string& name) { return policy.key_by_label_.contains(name); };
+  const auto group_size = [&](const std::string& name) -> size_t {
+    const auto it = policy.group_by_name_.find(name);
+    return it == policy.group_by_name_.end() ? 0 : f.groups[it->second].members.size();
+  };
 
   for (Group& group : f.groups) {
-    const std::string what = "group " + Quoted(group.name);
-    if (group.members.empty()) return Invalid(what + ": has no members");
-    if (util::Status s = SortUnique(group.members, what + ": members"); !s.ok()) return s;
-    for (const std::string& member : group.members) {
-      if (!policy.key_by_label_.contains(member)) {
-        return Invalid(what + ": members: " + Quoted(member) + " is not a key");
-      }
-    }
+    if (util::Status s = CheckGroup(group, is_key); !s.ok()) return s;
   }
-
-  Governance& governance = f.governance;
-  if (util::Status s = SortUnique(governance.admins, "governance: admins"); !s.ok()) return s;
-  for (const std::string& admin : governance.admins) {
-    if (!policy.key_by_label_.contains(admin)) {
-      return Invalid("governance: admins: " + Quoted(admin) + " is not a key");
-    }
-  }
-  if (governance.threshold < 1 || governance.threshold > governance.admins.size()) {
-    return Invalid("governance: threshold " + std::to_string(governance.threshold) +
-                   " must be between 1 and the number of admins (" +
-                   std::to_string(governance.admins.size()) + ")");
-  }
-
-  const Limits& limits = f.limits;
-  if (limits.windows.size() > kMaxWindows) {
-    return Invalid("limits: windows: more than " + std::to_string(kMaxWindows) + " windows");
-  }
-  for (size_t i = 0; i < limits.windows.size(); ++i) {
-    const uint64_t duration = limits.windows[i].duration;
-    if (duration < 1 || duration > kMaxDuration) {
-      return Invalid("limits: windows: duration " + std::to_string(duration) +
-                     " must be 1 second to ten years");
-    }
-    if (i > 0 && limits.windows[i - 1].duration == duration) {
-      return Invalid("limits: windows: duration " + std::to_string(duration) +
-                     " seconds is listed twice");
-    }
-  }
-  if (limits.fee_rate_max_sat_per_kvb &&
-      *limits.fee_rate_max_sat_per_kvb > static_cast<uint64_t>(btc::kMaxMoney)) {
-    return Invalid("limits: fee rate max: above 21 million BTC per kvB");
-  }
-  if (limits.outputs_max && *limits.outputs_max < 1) {
-    return Invalid("limits: outputs max: must be at least 1");
-  }
-
+  if (util::Status s = CheckGovernance(f.governance, is_key); !s.ok()) return s;
+  if (util::Status s = CheckLimits(f.limits); !s.ok()) return s;
   std::unordered_set<std::string> book_labels;
   for (const AddressBookEntry& entry : f.address_book) book_labels.insert(entry.label);
-
   std::unordered_set<std::string> rule_names;
   for (Rule& rule : f.rules) {
     if (util::Status s = CheckName("rules", rule.name); !s.ok()) return s;
-    const std::string what = "rule " + Quoted(rule.name);
-    if (!rule_names.insert(rule.name).second) return Invalid(what + ": name is used twice");
-
-    if (rule.wallets.size() > kMaxRuleWallets) {
-      return Invalid(what + ": wallets: more than " + std::to_string(kMaxRuleWallets));
+    if (!rule_names.insert(rule.name).second) {
+      return Invalid("rule " + Quoted(rule.name) + ": name is used twice");
     }
-    if (util::Status s = SortUnique(rule.wallets, what + ": wallets"); !s.ok()) return s;
-    for (const std::string& wallet : rule.wallets) {
-      if (!IsValidWalletId(wallet)) {
-        return Invalid(what + ": wallets: " + Quoted(wallet) +
-                       " is not a wallet id (1..64 characters of [A-Za-z0-9._:-])");
-      }
-    }
-    if (util::Status s = SortUnique(rule.requesters, what + ": requesters"); !s.ok()) return s;
-    for (const std::string& requester : rule.requesters) {
-      if (!policy.key_by_label_.contains(requester) && !policy.group_by_name_.contains(requester)) {
-        return Invalid(what + ": requesters: " + Quoted(requester) + " is not a key or group");
-      }
-    }
-
-    Destination& destination = rule.destination;
-    switch (destination.kind) {
-      case DestinationKind::kAny:
-      case DestinationKind::kAddressBook:
-        if (!destination.labels.empty()) {
-          return Invalid(what + ": destination: labels are only for a list of labels");
-        }
-        break;
-      case DestinationKind::kLabels:
-        if (destination.labels.empty()) {
-          return Invalid(what + ": destination: the list of labels is empty");
-        }
-        if (util::Status s = SortUnique(destination.labels, what + ": destination"); !s.ok()) {
-          return s;
-        }
-        for (const std::string& label : destination.labels) {
-          if (!book_labels.contains(label)) {
-            return Invalid(what + ": destination: " + Quoted(label) +
-                           " is not an address-book label");
-          }
-        }
-        break;
-    }
-
-    if (rule.amount_min && rule.amount_max && *rule.amount_min > *rule.amount_max) {
-      return Invalid(what + ": amount min is above amount max");
-    }
-    if (rule.outputs_max && *rule.outputs_max < 1) {
-      return Invalid(what + ": outputs max: must be at least 1");
-    }
-
-    switch (rule.action) {
-      case RuleAction::kAllow:
-        break;
-      case RuleAction::kDeny:
-        if (!rule.approvals.empty()) {
-          return Invalid(what + ": approvals: a deny rule has no approvals");
-        }
-        break;
-    }
-    if (rule.approvals.size() > kMaxGroups) {
-      return Invalid(what + ": approvals: more than " + std::to_string(kMaxGroups));
-    }
-    std::unordered_set<std::string> approval_groups;
-    for (const ApprovalRequirement& approval : rule.approvals) {
-      const auto group = policy.group_by_name_.find(approval.group);
-      if (group == policy.group_by_name_.end()) {
-        return Invalid(what + ": approvals: group " + Quoted(approval.group) + " is not defined");
-      }
-      if (!approval_groups.insert(approval.group).second) {
-        return Invalid(what + ": approvals: group " + Quoted(approval.group) + " is listed twice");
-      }
-      const size_t size = f.groups[group->second].members.size();
-      if (approval.threshold < 1 || approval.threshold > size) {
-        return Invalid(what + ": approvals: group " + Quoted(approval.group) + ": threshold " +
-                       std::to_string(approval.threshold) + " must be between 1 and " +
-                       std::to_string(size));
-      }
-    }
+    if (util::Status s = CheckRule(rule, is_key, group_size, book_labels); !s.ok()) return s;
   }
 
   policy.encoding_ = EncodeFields(f);

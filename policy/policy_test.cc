@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -667,6 +669,31 @@ SignedPolicy SignedBy(std::initializer_list<uint8_t> seeds) {
   for (uint8_t seed : seeds)
     signed_policy = signed_policy.AddSignature(KeyFromSeedByte(seed)).value();
   return signed_policy;
+}
+
+// The seeds of the decoder's fuzz target are valid encodings of the current format.
+TEST(SignedPolicyTest, DecoderFuzzSeedsDecode) {
+  const std::filesystem::path dir =
+      std::filesystem::path(KINKO_VECTORS_DIR) / "../../fuzz/corpus/policy_decode_fuzz";
+  size_t policies = 0;
+  size_t signed_policies = 0;
+  for (const auto& file : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(file.path(), std::ios::binary);
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
+    const std::string name = file.path().filename().string();
+    if (name.ends_with("-policy.cbor")) {
+      EXPECT_TRUE(Policy::Decode(bytes).ok()) << name;
+      ++policies;
+    } else {
+      const util::Result<SignedPolicy> decoded = SignedPolicy::Decode(bytes);
+      ASSERT_TRUE(decoded.ok()) << name << ": " << decoded.status().ToString();
+      EXPECT_EQ(decoded->signatures().size(), name.ends_with("-unsigned.cbor") ? 0u : 2u) << name;
+      ++signed_policies;
+    }
+  }
+  EXPECT_EQ(policies, 3u);
+  EXPECT_EQ(signed_policies, 6u);
 }
 
 TEST(SignedPolicyTest, SignaturesAreSortedBySignerKeyId) {

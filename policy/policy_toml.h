@@ -1,9 +1,15 @@
 // The TOML form of a policy, as administrators write it (doc/policy.md), compiled to a Policy,
 // and the human notations of amounts, durations and fee rates that it uses.
 //
+// The schema, with every key, is doc/examples/policy.toml: `network` (mainnet, testnet, signet
+// or regtest), `sequence`, `activation_delay`, optional `predecessor`, tables `governance`,
+// `keys`, optional `groups`, `limits`, and arrays of tables `address_book` and `rule`.
+//
 // Compilation is strict: an unknown key, a value of the wrong type, a name that is not defined,
 // or anything Policy::Create refuses is an error that names the TOML key and its line. Nothing
-// is defaulted silently except what doc/policy.md says is optional.
+// is defaulted silently except what doc/policy.md says is optional (a rule's destination
+// defaults to "any" and its action to "allow"; an allow rule must still write `approvals = []`
+// to need no approval).
 //
 // Thread-safe: pure functions.
 #ifndef KINKO_POLICY_POLICY_TOML_H_
@@ -21,7 +27,9 @@ namespace kinko::policy {
 
 // Compiles the TOML text of a policy. `source` names it in error messages ("policy.toml").
 // Fails with kInvalidArgument "source:line:column: message" for a TOML syntax error, and
-// "source:line: key: message" for anything else.
+// "source:line: key: message" for anything else ("policy.toml:31: rule 'x':
+// approvals[0].group: 'tresury' is not a group"). Bytes outside printable ASCII in messages are
+// escaped (EscapeForMessage). No exception escapes.
 util::Result<Policy> CompilePolicyToml(std::string_view text, std::string_view source);
 
 // An amount with its unit: "10 BTC", "0.5btc", "1.25 BTC", "50000 sat", "50000 sats" (the
