@@ -192,10 +192,7 @@ std::string RenderIntent(const policy::SignedIntent& signed_intent, uint64_t now
   const policy::IntentFields& f = intent.fields();
   std::string out;
   auto line = [&out](std::string_view name, std::string_view value) {
-    out += name;
-    out.append(name.size() < 14 ? 14 - name.size() : 1, ' ');
-    out += value;
-    out += '\n';
+    AppendLine(out, name, value, 14);
   };
   line("intent", util::HexEncode(f.id));
   line("wallet", f.wallet);
@@ -227,10 +224,7 @@ std::string RenderApproval(const policy::SignedApproval& signed_approval) {
   const policy::ApprovalFields& f = signed_approval.approval().fields();
   std::string out;
   auto line = [&out](std::string_view name, std::string_view value) {
-    out += name;
-    out.append(name.size() < 14 ? 14 - name.size() : 1, ' ');
-    out += value;
-    out += '\n';
+    AppendLine(out, name, value, 14);
   };
   line("decision", policy::DecisionName(f.decision));
   line("intent digest", policy::GroupedHex(f.intent_digest));

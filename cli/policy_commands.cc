@@ -58,10 +58,7 @@ bool IsRefusal(const util::Status& status) {
 
 // "name          value\n": the aligned lines of the text answers.
 void Line(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out.append(name.size() < 12 ? 12 - name.size() : 1, ' ');
-  out += value;
-  out += '\n';
+  AppendLine(out, name, value, 12);
 }
 
 // Seconds since the Unix epoch, or an ISO 8601 UTC time "2026-01-01T00:00:00Z"; the current
@@ -435,6 +432,11 @@ util::Result<std::vector<policy::KeyId>> ParseKeyIds(const std::string& list) {
     }
     policy::KeyId id{};
     std::copy(bytes->begin(), bytes->end(), id.begin());
+    // A key listed twice would make the threshold look reachable with fewer admins.
+    if (std::find(out.begin(), out.end(), id) != out.end()) {
+      return util::InvalidArgumentError("--admins: key id " + std::to_string(out.size() + 1) +
+                                        " is listed twice");
+    }
     out.push_back(id);
     start = comma + 1;
   }

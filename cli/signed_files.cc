@@ -51,4 +51,11 @@ std::string BtcAndSats(const btc::Amount& amount) {
   return amount.ToBtcString() + " BTC (" + std::to_string(amount.sats()) + " sat)";
 }
 
+void AppendLine(std::string& out, std::string_view name, std::string_view value, size_t width) {
+  out += name;
+  out.append(name.size() < width ? width - name.size() : 1, ' ');
+  out += value;
+  out += '\n';
+}
+
 }  // namespace kinko::cli

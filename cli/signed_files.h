@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "btc/amount.h"
 #include "crypto/ed25519.h"
@@ -39,6 +40,10 @@ std::string IsoTime(uint64_t seconds);
 
 // "0.50000000 BTC (50000000 sat)".
 std::string BtcAndSats(const btc::Amount& amount);
+
+// Appends `name`, padded with spaces to `width` characters (at least one space), `value` and a
+// newline to `out`: the aligned "name  value" lines of the text answers.
+void AppendLine(std::string& out, std::string_view name, std::string_view value, size_t width);
 
 }  // namespace kinko::cli
 

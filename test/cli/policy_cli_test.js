@@ -178,6 +178,7 @@ try {
   malformed(['policy', 'verify', 'junk.policy'], /junk\.policy: /, 'verify of a malformed file');
   malformed(['policy', 'verify', 'policy.policy', '--admins', 'abcd', '--threshold', '1'], /--admins: key id 1/, 'verify with a bad key id');
   malformed(['policy', 'verify', 'policy.policy', '--current', 'one.policy', '--threshold', '1'], /not both/, 'verify with conflicting options');
+  malformed(['policy', 'verify', 'one.policy', '--admins', [ids['admin-1'], ids['admin-1']].join(','), '--threshold', '2'], /--admins: key id 2 is listed twice/, 'verify with an admin listed twice');
 
   // ---- show ----
   expect(['policy', 'show', 'policy.policy'], 0, [/large withdrawals/, /5\.00000000 BTC \(500000000 sat\)/, /treasury: bob, carol, dave/, new RegExp(compiled ? compiled.digest_grouped : 'x'), /^signatures +2 /m], 'show');
