@@ -23,6 +23,9 @@
 // digest ..."). The daemon answers kInvalidArgument with 400 and kPermissionDenied with 403
 // (HttpStatusFor in signerapi/messages.h).
 //
+// So every Decode* below returns the decoded message, or fails with kInvalidArgument (400) or
+// kPermissionDenied (403) and no other code.
+//
 // Encoders write the documented shape, fields in a fixed order, and never fail; what they write
 // decodes to an equal message when the message keeps the documented limits.
 //
@@ -79,7 +82,8 @@ std::string EncodeUnfreezeRequest(const UnfreezeRequest& request);
 std::string EncodeSignResponse(const SignResponse& response);
 util::Result<SignResponse> DecodeSignResponse(std::string_view body);
 
-// GET /v1/status.
+// GET /v1/status. Decoding also requires a valid wallet id and "freeze" present exactly when
+// "frozen" is true.
 std::string EncodeStatusResponse(const StatusResponse& response);
 util::Result<StatusResponse> DecodeStatusResponse(std::string_view body);
 

@@ -712,6 +712,29 @@ TEST(JsonCodecTest, HttpStatusOfEachCode) {
   EXPECT_EQ(HttpStatusForRefusal("window_limit"), 403);
 }
 
+// The committed seeds that the documentation quotes still decode (regenerate them with
+// DISABLED_WriteFuzzSeeds when a format changes).
+TEST(JsonCodecTest, CommittedSeedsDecode) {
+  const std::filesystem::path root =
+      std::filesystem::path(KINKO_VECTORS_DIR) / ".." / ".." / "fuzz" / "corpus";
+  const auto read = [&](const std::string& path) {
+    std::ifstream in(root / path, std::ios::binary);
+    EXPECT_TRUE(in.good()) << path;
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  for (const std::string name : {"two_intents.json", "one_intent.json", "pretty.json"}) {
+    EXPECT_TRUE(DecodeSignRequest(read("sign_request_fuzz/" + name)).ok()) << name;
+  }
+  EXPECT_TRUE(DecodeSignResponse(read("sign_request_fuzz/signed_response.json")).ok());
+  EXPECT_TRUE(DecodeSignResponse(read("sign_request_fuzz/refused_response.json")).ok());
+  EXPECT_TRUE(DecodeStatusResponse(read("sign_request_fuzz/status.json")).ok());
+  EXPECT_TRUE(DecodeErrorBody(read("sign_request_fuzz/error.json")).ok());
+  EXPECT_TRUE(DecodeFreezeRequest(read("freeze_fuzz/freeze_request.json")).ok());
+  EXPECT_TRUE(DecodeUnfreezeRequest(read("freeze_fuzz/unfreeze_request.json")).ok());
+  EXPECT_TRUE(DecodePolicyUpdateRequest(read("freeze_fuzz/policy_request.json")).ok());
+  EXPECT_FALSE(DecodeSignRequest(read("sign_request_fuzz/duplicate_key.json")).ok());
+}
+
 // Writes the seed corpora of the fuzz targets (run by hand with
 // --gtest_also_run_disabled_tests --gtest_filter='*WriteFuzzSeeds').
 TEST(JsonCodecTest, DISABLED_WriteFuzzSeeds) {
