@@ -19,9 +19,12 @@ constexpr uint8_t kNodePrefix = 0x01;
 // 6962's PATH produces it): one per level below the point where the paths to `index` and to the
 // last leaf part (those siblings are complete subtrees), plus one per left sibling above it
 // (the levels where `index` lies in a right subtree). Requires index < size.
+// x >> n, and 0 when n is 64 (where C++ leaves the shift undefined).
+uint64_t ShiftRight(uint64_t x, uint64_t n) { return n >= 64 ? 0 : x >> n; }
+
 uint64_t InclusionProofSize(uint64_t index, uint64_t size) {
   const uint64_t inner = std::bit_width(index ^ (size - 1));
-  const uint64_t border = std::popcount(index >> inner);
+  const uint64_t border = std::popcount(ShiftRight(index, inner));
   return inner + border;
 }
 
@@ -33,7 +36,7 @@ uint64_t InclusionProofSize(uint64_t index, uint64_t size) {
 uint64_t ConsistencyProofSize(uint64_t old_size, uint64_t new_size) {
   const uint64_t last = old_size - 1;
   const uint64_t inner = std::bit_width(last ^ (new_size - 1));
-  const uint64_t border = std::popcount(last >> inner);
+  const uint64_t border = std::popcount(ShiftRight(last, inner));
   // Invariant: shift < inner. `last` ends in `shift` one bits, and new_size - 1 > last, so the
   // two differ in a bit above those.
   const uint64_t shift = std::countr_zero(old_size);

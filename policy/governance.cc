@@ -112,7 +112,9 @@ class AddressSets final {
   AddressSet Intersect(const AddressSet& a, const AddressSet& b) {
     if (a == nullptr) return b;
     if (b == nullptr || a == b) return a;
-    const auto key = std::minmax(a.get(), b.get());
+    // Not std::minmax: it returns references to its arguments, here temporaries.
+    const std::pair<const std::vector<std::string>*, const std::vector<std::string>*> key(
+        std::min(a.get(), b.get()), std::max(a.get(), b.get()));
     const auto it = intersections_.find(key);
     if (it != intersections_.end()) return it->second;
     std::vector<std::string> out;
