@@ -349,6 +349,61 @@ TEST(StateStoreTest, CreateThenLoadGivesWhatWasStored) {
   EXPECT_EQ(*count, 2u);
 }
 
+// The tables and columns of schema version 1, as written (doc/signer-state.md). A change
+// needs a new kStateSchemaVersion and a migration.
+TEST(StateStoreTest, SchemaVersion1IsPinned) {
+  TempDir dir;
+  const std::string path = dir.File("signer.db");
+  History history;
+  { StateStore store = CreateStore(path, history); }
+  const std::string columns =
+      "SELECT m.name || ':' || group_concat(p.name, ',') FROM sqlite_schema AS m, "
+      "pragma_table_info(m.name) AS p WHERE m.type = 'table' GROUP BY m.name ORDER BY m.name";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::vector<std::string> tables;
+  {
+    util::Result<internal::Statement> select = internal::Statement::Prepare(db, columns);
+    ASSERT_TRUE(select.ok()) << select.status();
+    for (;;) {
+      util::Result<bool> row = select->Step();
+      ASSERT_TRUE(row.ok()) << row.status();
+      if (!*row) break;
+      tables.push_back(select->ColumnText(0));
+    }
+  }
+  int64_t version = -1;
+  std::string application;
+  {
+    util::Result<internal::Statement> select =
+        internal::Statement::Prepare(db, "PRAGMA user_version");
+    ASSERT_TRUE(select.ok() && *select->Step());
+    version = select->ColumnInt64(0);
+    select = internal::Statement::Prepare(db, "SELECT key || '=' || value FROM meta");
+    ASSERT_TRUE(select.ok() && *select->Step());
+    application = select->ColumnText(0);
+  }
+  ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+
+  EXPECT_EQ(kStateSchemaVersion, 1u);
+  EXPECT_EQ(version, 1);
+  EXPECT_EQ(application, "application=kinko-signer");
+  EXPECT_EQ(tables,
+            (std::vector<std::string>{
+                "audit_entries:idx,entry,leaf_hash",
+                "config:id,wallet_id,network,descriptor,receive_index_max,change_index_max,"
+                "governance_admins,governance_threshold,watchers,identity_public_key,key_backend,"
+                "key_file,pkcs11_module,pkcs11_token_label,pkcs11_key_label,created_at",
+                "consumed_intents:id",
+                "freezes:digest,position,signed_freeze,state",
+                "governance:id,active_digest,active_since,pending_digest,pending_from",
+                "meta:key,value",
+                "policies:digest,sequence,signed_policy,status,effective_from",
+                "spends:id,wallet,time,amount",
+                "tree_heads:tree_size,signed_head",
+            }));
+}
+
 TEST(StateStoreTest, ReopenAfterApplySeesEverything) {
   TempDir dir;
   const std::string path = dir.File("signer.db");
