@@ -56,22 +56,6 @@ crypto::Hash256Bytes HashOf(const std::string& text) {
   return crypto::Sha256({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 
-// Applies `change` to `state` as the daemon's in-memory state does, written here independently
-// of the store so that a Load can be compared with it.
-void ApplyExpected(signer::SignerState& state, const signer::StateChange& change) {
-  state.consumed.insert(change.consumed.begin(), change.consumed.end());
-  state.velocity.spends.insert(state.velocity.spends.end(), change.spends.begin(),
-                               change.spends.end());
-  if (change.governance.has_value()) state.governance = *change.governance;
-  if (change.freeze_added.has_value()) state.freezes.push_back(*change.freeze_added);
-  if (change.freeze_lifted.has_value()) {
-    std::erase_if(state.freezes, [&](const signerapi::SignedFreeze& freeze) {
-      return freeze.freeze().digest() == *change.freeze_lifted;
-    });
-    state.lifted_freezes.insert(*change.freeze_lifted);
-  }
-}
-
 void ExpectSameState(const signer::SignerState& got, const signer::SignerState& want) {
   EXPECT_EQ(got.governance.active, want.governance.active);
   EXPECT_EQ(got.governance.active_since, want.governance.active_since);
@@ -234,7 +218,8 @@ class History {
       log_.Append(entry.Encode());
       entries_.push_back(entry);
     }
-    ApplyExpected(state_, commit.change);
+    // As the daemon updates its state in memory: Load must give back the same.
+    signer::ApplyChange(state_, commit.change);
     if (!commit.change.consumed.empty()) ++decisions_;
   }
 
