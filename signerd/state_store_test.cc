@@ -804,6 +804,9 @@ TEST(StateStoreTest, LoadRefusesATamperedDatabase) {
        "config: governance threshold 0"},
       {"the config's identity key cut", "UPDATE config SET identity_public_key = x'00'",
        "config identity_public_key: 1 bytes, not 32"},
+      {"the config's receive index bound out of range",
+       "UPDATE config SET receive_index_max = 4294967296",
+       "config receive_index_max: 4294967296 is out of range"},
       {"the config's network edited", "UPDATE config SET network = 'moon'", "config network: "},
       {"a consumed id cut",
        "PRAGMA ignore_check_constraints = ON; UPDATE consumed_intents SET id = x'00' WHERE id = " +
