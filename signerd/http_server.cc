@@ -99,7 +99,10 @@ struct HttpServer::Impl {
     for (const auto& [name, value] : req.params) {
       // A repeated parameter would have two meanings; the service sees each name once.
       if (!request.query.emplace(name, value).second) {
-        SetErrorReply(res, 400, "invalid_argument", "query parameter repeated");
+        // ErrorBodyFor writes the name's unprintable bytes as \xNN.
+        const signerapi::ErrorBody error = signerapi::ErrorBodyFor(
+            util::InvalidArgumentError("query parameter '" + name.substr(0, 64) + "' is repeated"));
+        SetErrorReply(res, 400, error.code, error.message);
         service->CountRequest(req.path, res.status);
         return;
       }
