@@ -732,6 +732,30 @@ TEST_F(ServiceTest, AuditQueriesAreStrictAndBoundedByTheLog) {
                   .ok());
 }
 
+TEST_F(ServiceTest, EveryHeadIsSignedAndIsTheRootOfTheLogAtItsSize) {
+  // Commits of two entries (sign requests) and of one (freezes), so that the log passes
+  // through sizes of every shape; each time the head must be the root of all the entries.
+  const std::string body = SmallRequest(1);
+  for (uint8_t i = 0; i < 24; ++i) {
+    SCOPED_TRACE(static_cast<int>(i));
+    if (i % 3 == 2) {
+      ASSERT_EQ(FreezeBy(actors_.watcher, i).status, 200);
+    } else {
+      ASSERT_THAT(Sign(body).status, ::testing::AnyOf(200, 409, 423));
+    }
+    const signerapi::AuditHead head = Status().audit;
+    std::vector<auditlog::Hash> leaves;
+    for (const auditlog::Entry& entry : ReadLog()) leaves.push_back(entry.LeafHash());
+    ASSERT_EQ(leaves.size(), head.tree_size);
+    EXPECT_EQ(auditlog::MerkleTreeHash(leaves), head.root_hash);
+    util::Result<auditlog::SignedTreeHead> signed_head =
+        auditlog::SignedTreeHead::Decode(head.signed_tree_head);
+    ASSERT_TRUE(signed_head.ok()) << signed_head.status();
+    EXPECT_EQ(signed_head->head().root, head.root_hash);
+    EXPECT_TRUE(signed_head->Verify(keys_.identity_public_key).ok());
+  }
+}
+
 TEST_F(ServiceTest, HealthAndStatus) {
   HttpReply health = service_->Handle(Get("/healthz"));
   EXPECT_EQ(health.status, 200);
