@@ -587,9 +587,9 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
     refused.limit = entry.limit;
     refused.detail = entry.detail;
     refused.audit = receipt;
-    return JsonReply(signerapi::HttpStatusForRefusal(refused.code),
-                     signerapi::EncodeSignResponse(signerapi::SignResponse{
-                         .request_id = decoded->request_id, .result = std::move(refused)}));
+    const int status = signerapi::HttpStatusForRefusal(refused.code);
+    return JsonReply(status, signerapi::EncodeSignResponse(signerapi::SignResponse{
+                                 .request_id = decoded->request_id, .result = std::move(refused)}));
   }
 
   // The decision is durable: sign. A failure now is a bug or a broken backend; the intents
