@@ -22,6 +22,7 @@
 #include "signerapi/freeze.h"
 #include "signerapi/json_codec.h"
 #include "signerapi/messages.h"
+#include "signerd/internal/softhsm_testing.h"
 #include "signerd/setup.h"
 #include "signerd/state_store.h"
 #include "test/support/signer_fixture.h"
@@ -100,13 +101,15 @@ class ServiceTest : public ::testing::Test {
     keygen.network = testing::kFixtureNetwork;
     keygen.key_backend = "file";
     keygen.kdf = {.passes = 1, .memory_kib = 8};
-    util::Result<KeygenResult> keys =
-        Keygen(TestContext(), keygen, Passphrase(), std::nullopt, rng);
+    ConfigureKeygen(keygen);
+    util::Result<KeygenResult> keys = Keygen(TestContext(), keygen, Passphrase(), Pin(), rng);
     ASSERT_TRUE(keys.ok()) << keys.status();
     keys_ = *keys;
 
     cosigners_ = testing::MakeTestWallet(TestContext());
-    descriptor_ = "wsh(multi(2," + keys_.descriptor_key + "/<0;1>/*";
+    // A file key is an xpub, derived per branch and index; a PKCS#11 key is a single key.
+    const bool extended = keys_.descriptor_key.starts_with("[");
+    descriptor_ = "wsh(multi(2," + keys_.descriptor_key + (extended ? "/<0;1>/*" : "");
     for (size_t i = 0; i < 2; ++i) {
       descriptor_ += ",[" + cosigners_.origins[i].ToString() + "]" +
                      cosigners_.accounts[i].Neuter().ToString() + "/<0;1>/*";
@@ -124,10 +127,14 @@ class ServiceTest : public ::testing::Test {
                      .watchers = {testing::IdOf(actors_.watcher)},
                      .first_policy = first_policy_.Encode(),
                      .now = kFixtureNow};
-    util::Result<KeygenResult> initialised = Init(TestContext(), init, Passphrase(), std::nullopt);
+    util::Result<KeygenResult> initialised = Init(TestContext(), init, Passphrase(), Pin());
     ASSERT_TRUE(initialised.ok()) << initialised.status();
     OpenService();
   }
+
+  // The key backend: the file backend unless a derived fixture says otherwise.
+  virtual void ConfigureKeygen(KeygenOptions&) {}
+  virtual std::optional<TokenPin> Pin() const { return std::nullopt; }
 
   // The first policy: the fixture's, with an address book entry and a 24-hour window of 3 BTC.
   PolicyOptions FirstPolicyOptions() const {
@@ -149,7 +156,7 @@ class ServiceTest : public ::testing::Test {
   void OpenService() {
     service_.reset();
     ServiceOptions options{
-        .dir = state_dir_, .passphrase = Passphrase(), .pin = std::nullopt, .clock = [this] {
+        .dir = state_dir_, .passphrase = Passphrase(), .pin = Pin(), .clock = [this] {
           return now_.load();
         }};
     util::Result<std::unique_ptr<SignerService>> opened = SignerService::Open(std::move(options));
@@ -796,6 +803,57 @@ TEST_F(ServiceTest, OpenRefusesAWrongPassphraseAMissingDirectoryAndASecondOpener
                                          .clock = nullptr});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), util::StatusCode::kNotFound);
+}
+
+// The same signer with its wallet key in a SoftHSM2 token (the pkcs11 backend).
+class Pkcs11ServiceTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    util::Result<std::unique_ptr<internal::SoftHsmToken>> token = internal::SoftHsmToken::Create();
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = std::move(*token);
+    ServiceTest::SetUp();
+  }
+  void TearDown() override {
+    service_.reset();
+    token_.reset();
+  }
+  void ConfigureKeygen(KeygenOptions& keygen) override {
+    keygen.key_backend = "pkcs11";
+    keygen.pkcs11_module = internal::SoftHsmModulePath();
+    keygen.pkcs11_token_label = internal::kSoftHsmTokenLabel;
+    keygen.pkcs11_key_label = "wallet-key";
+  }
+  std::optional<TokenPin> Pin() const override {
+    return TokenPin::FromText(internal::kSoftHsmUserPin).value();
+  }
+
+  std::unique_ptr<internal::SoftHsmToken> token_;
+};
+
+TEST_F(Pkcs11ServiceTest, SignsWithTheTokenKeyAndRefusesAWrongPin) {
+  HttpReply reply = Sign(SmallRequest(1));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const auto result = std::get<signerapi::SignedResult>(DecodeResponse(reply).result);
+  EXPECT_EQ(result.psbt.inputs[0].partial_sigs.size(), 1u);
+  util::Result<btc::Psbt> cosigned =
+      testing::SignWithWalletKey(TestContext(), result.psbt, cosigners_, 1);
+  ASSERT_TRUE(cosigned.ok()) << cosigned.status();
+  EXPECT_TRUE(testing::FinalizeAndVerify(TestContext(), *cosigned).ok());
+  ExpectReceiptVerifies(result.audit);
+
+  service_.reset();
+  util::Result<std::unique_ptr<SignerService>> wrong_pin =
+      SignerService::Open(ServiceOptions{.dir = state_dir_,
+                                         .passphrase = Passphrase(),
+                                         .pin = TokenPin::FromText("0000").value(),
+                                         .clock = nullptr});
+  ASSERT_FALSE(wrong_pin.ok());
+  EXPECT_EQ(wrong_pin.status().code(), util::StatusCode::kPermissionDenied);
+  util::Result<std::unique_ptr<SignerService>> no_pin = SignerService::Open(ServiceOptions{
+      .dir = state_dir_, .passphrase = Passphrase(), .pin = std::nullopt, .clock = nullptr});
+  ASSERT_FALSE(no_pin.ok());
+  EXPECT_EQ(no_pin.status().code(), util::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
