@@ -194,6 +194,15 @@ inline policy::GovernanceState InstallPolicy(const Actors& actors, policy::Signe
   return policy::Install(std::move(policy), admins, 2, now).value();
 }
 
+// A signer's state with `governance` and nothing else: not frozen, nothing consumed or spent.
+inline signer::SignerState MakeSignerState(policy::GovernanceState governance) {
+  return signer::SignerState{.governance = std::move(governance),
+                             .consumed = {},
+                             .velocity = {},
+                             .freezes = {},
+                             .lifted_freezes = {}};
+}
+
 // One output of an intent: an address on the intent's network and an amount in satoshi.
 struct OutputSpec {
   std::string address;
