@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auditlog/entry.h"
@@ -762,6 +763,36 @@ TEST_F(ServiceTest, EveryHeadIsSignedAndIsTheRootOfTheLogAtItsSize) {
     EXPECT_EQ(signed_head->head().root, head.root_hash);
     EXPECT_TRUE(signed_head->Verify(keys_.identity_public_key).ok());
   }
+}
+
+TEST_F(ServiceTest, ConcurrentRequestsAreDecidedOneAtATime) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5;
+  std::vector<std::vector<std::string>> bodies(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      bodies[t].push_back(SmallRequest(static_cast<uint64_t>(1 + t * kPerThread + i), 1'000));
+    }
+  }
+  const uint64_t size = TreeSize();
+  std::atomic<int> signed_count{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const std::string& body : bodies[t]) {
+        if (Sign(body).status == 200) ++signed_count;
+        // Readers interleave with the decisions.
+        service_->Handle(Get("/v1/status"));
+        service_->MetricsText();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signed_count.load(), kThreads * kPerThread);
+  EXPECT_EQ(TreeSize(), size + 2 * kThreads * kPerThread);
+  EXPECT_THAT(service_->MetricsText(),
+              HasSubstr("kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} " +
+                        std::to_string(1'000 * kThreads * kPerThread) + "\n"));
 }
 
 TEST_F(ServiceTest, HealthAndStatus) {
