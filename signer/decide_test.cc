@@ -284,7 +284,6 @@ TEST(DecideSignTest, AllowedTransactionSignedByTwoKeysVerifiesInProcessAndWithTh
   const std::string prevouts_path = dir + "/prevouts.json";
   std::ofstream(prevouts_path) << prevouts.dump();
   const std::string tx_hex = util::HexEncode(tx->Serialize());
-  std::ofstream(dir + "/tx.hex") << tx_hex;
 
   const std::string command = std::string(KINKO_CLI_BINARY) + " tx verify " + tx_hex +
                               " --prevouts @" + prevouts_path + " 2>&1";
