@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -137,6 +138,12 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(SignerService& serv
     impl->server = std::move(server);
   }
   httplib::Server& server = *impl->server;
+  // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a second
+  // process bind the same port and take a share of the connections.
+  server.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.set_payload_max_length(kMaxBodySize);
   server.set_read_timeout(kTimeoutSeconds, 0);
   server.set_write_timeout(kTimeoutSeconds, 0);
