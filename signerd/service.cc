@@ -422,7 +422,14 @@ struct SignerService::Impl {
         identity);
 
     Commit commit{.entries = std::move(entries), .change = std::move(change), .head = signed_head};
-    if (util::Status applied = store.Apply(commit); !applied.ok()) return applied;
+    if (util::Status applied = store.Apply(commit); !applied.ok()) {
+      // Apply's kInvalidArgument means a head that does not fit the log: a bug here, which
+      // must not reach the client as a 400.
+      if (applied.code() == util::StatusCode::kInvalidArgument) {
+        return util::InternalError("state store: " + applied.message());
+      }
+      return applied;
+    }
 
     signer::ApplyChange(state, commit.change);
     for (const auditlog::Hash& leaf_hash : leaf_hashes) log.AppendLeafHash(leaf_hash);
