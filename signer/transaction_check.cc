@@ -67,17 +67,21 @@ std::vector<btc::KeyOrigin> Origins(const PsbtMap& map) {
 struct Location {
   WalletBranch branch = WalletBranch::kReceive;
   uint32_t index = 0;
+  btc::ScriptInfo info;  // The branch's expansion at `index`; info.script_pubkey is the script.
 };
 
 // Where `script` re-derives in `wallet`, on `branches`, at an index `origins` name (never a blind
-// scan: see btc::MatchScriptPubKey).
+// scan: see btc::MatchScriptPubKey), with the expansion there, so that each script's keys are
+// derived once.
 std::optional<Location> Locate(const crypto::Secp256k1Context& ctx, const WalletConfig& wallet,
                                std::span<const WalletBranch> branches, const btc::Script& script,
                                std::span<const btc::KeyOrigin> origins) {
   for (WalletBranch branch : branches) {
-    std::optional<uint32_t> index =
-        btc::MatchScriptPubKey(ctx, wallet.branch(branch), script, origins);
-    if (index.has_value()) return Location{.branch = branch, .index = *index};
+    std::optional<btc::ScriptMatch> match =
+        btc::MatchScriptInfo(ctx, wallet.branch(branch), script, origins);
+    if (match.has_value()) {
+      return Location{.branch = branch, .index = match->index, .info = std::move(match->info)};
+    }
   }
   return std::nullopt;
 }
@@ -196,10 +200,10 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
                    name + ": " + where + " is above the bound " +
                        std::to_string(wallet.index_max(location->branch)));
   }
-  util::Result<btc::ScriptInfo> info = wallet.branch(location->branch).Expand(ctx, location->index);
-  // Invariant: MatchScriptPubKey found the index by expanding it.
-  CHECK(info.ok() && info.value().script_pubkey == spent.script_pubkey);
-  const std::string difference = CompareInputToDescriptor(input, info.value());
+  // Invariant: MatchScriptInfo returns the expansion that gave the script (WalletConfig::Create
+  // refuses combo(), so it is Expand(index)).
+  CHECK(location->info.script_pubkey == spent.script_pubkey);
+  const std::string difference = CompareInputToDescriptor(input, location->info);
   if (!difference.empty()) {
     return Refusal(TransactionRefusal::kInputNotInWallet, name + " (" + where + "): " + difference);
   }
