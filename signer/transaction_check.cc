@@ -187,11 +187,12 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
   }
   constexpr WalletBranch kBoth[] = {WalletBranch::kReceive, WalletBranch::kChange};
   const std::optional<Location> location = Locate(ctx, wallet, kBoth, spent.script_pubkey, origins);
-  const std::string spent_name = DescribeScript(spent.script_pubkey, wallet.network());
   if (!location.has_value()) {
     return Refusal(TransactionRefusal::kInputNotInWallet,
-                   name + ": spent output " + spent_name + " does not re-derive from wallet '" +
-                       wallet.wallet_id() + "' at an index its derivations name");
+                   name + ": spent output " +
+                       DescribeScript(spent.script_pubkey, wallet.network()) +
+                       " does not re-derive from wallet '" + wallet.wallet_id() +
+                       "' at an index its derivations name");
   }
   const std::string where =
       std::string(WalletBranchName(location->branch)) + " index " + std::to_string(location->index);
