@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <set>
 #include <utility>
 
@@ -309,15 +310,25 @@ util::Status ParseKeyInner(ParseState& state, std::string_view text, Context con
 }
 
 // Fills in key.prefix_keys (see KeyExpr): derives the public key at xkey/steps for each
-// multipath alternative, or leaves it empty when one of them does not derive.
+// multipath alternative, or leaves it empty when one of them does not derive. The steps before
+// the multipath step are derived once for all alternatives, so that this costs what expanding
+// each alternative once would.
 void DerivePrefixKeys(const crypto::Secp256k1Context& ctx, KeyExpr& key) {
   if (!key.xkey.has_value() || key.derive == DeriveKind::kHardened) return;
-  const size_t alternatives = key.multipath_values.empty() ? 1 : key.multipath_values.size();
+  if (key.multipath_values.empty()) {
+    util::Result<ExtendedKey> prefix = key.xkey->DerivePath(ctx, KeyPath{key.steps});
+    if (prefix.ok()) key.prefix_keys.push_back(prefix.value().Neuter());
+    return;
+  }
+  const auto multipath_step = key.steps.begin() + static_cast<std::ptrdiff_t>(key.multipath_pos);
+  util::Result<ExtendedKey> common =
+      key.xkey->DerivePath(ctx, KeyPath{{key.steps.begin(), multipath_step}});
+  if (!common.ok()) return;
   std::vector<ExtendedKey> prefix_keys;
-  for (size_t i = 0; i < alternatives; ++i) {
-    KeyPath path{key.steps};
-    if (!key.multipath_values.empty()) path.steps[key.multipath_pos] = key.multipath_values[i];
-    util::Result<ExtendedKey> prefix = key.xkey->DerivePath(ctx, path);
+  for (uint32_t value : key.multipath_values) {
+    KeyPath rest{{value}};
+    rest.steps.insert(rest.steps.end(), multipath_step + 1, key.steps.end());
+    util::Result<ExtendedKey> prefix = common.value().DerivePath(ctx, rest);
     if (!prefix.ok()) return;
     prefix_keys.push_back(prefix.value().Neuter());
   }

@@ -130,8 +130,9 @@ class Descriptor final {
   // characters or does not match; the text has characters outside the BIP380 character set;
   // the text is not one of the expressions above or breaks one of the rules above; a key does
   // not parse or belongs to another network.
-  // Parse derives each extended key along its steps once (per multipath alternative; not for a
-  // final "*'"), so that Expand and MatchScriptPubKey derive one child per key.
+  // Parse derives each extended key along its steps once (per multipath alternative, the steps
+  // before the multipath step once for all; not for a final "*'"), so that Expand and
+  // MatchScriptPubKey derive one child per key.
   static util::Result<Descriptor> Parse(const crypto::Secp256k1Context& ctx, std::string_view text,
                                         Network network);
 

@@ -799,6 +799,25 @@ TEST(DescriptorTest, ExpandAtDepth255FailsNamingTheStep) {
       << info.status();
 }
 
+// An alternative that cannot be derived (a hardened step below an xpub) fails to expand as it
+// did before keys were derived at parse time, and does not stop the other from expanding.
+TEST(DescriptorTest, ExpandWithAnAlternativeThatDoesNotDerive) {
+  util::Result<Descriptor> desc = ParseMain("wpkh(" + S(kXpub) + "/<0;1h>/*)");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  const std::vector<Descriptor> parts = desc.value().SplitMultipath();
+  ASSERT_EQ(parts.size(), 2u);
+  util::Result<ScriptInfo> info = parts[0].Expand(Ctx(), 4);
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info.value().bip32_derivations.size(), 1u);
+  EXPECT_EQ(util::HexEncode(info.value().bip32_derivations[0].first),
+            util::HexEncode(DerivedPubkey(kXpub, {0, 4})));
+  util::Result<ScriptInfo> hardened = parts[1].Expand(Ctx(), 4);
+  ASSERT_FALSE(hardened.ok());
+  EXPECT_NE(hardened.status().message().find("hardened derivation needs the private key"),
+            std::string::npos)
+      << hardened.status();
+}
+
 // MatchScriptInfo finds what MatchScriptPubKey finds, with Expand's ScriptInfo at that index
 // (for combo(), the matching script's).
 TEST(DescriptorTest, MatchScriptInfoReturnsTheExpansionAtTheIndex) {
