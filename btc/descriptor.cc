@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <set>
 #include <utility>
 
@@ -36,6 +37,7 @@ KeyExpr KeyExpr::Clone() const {
   out.multipath_values = multipath_values;
   out.derive = derive;
   out.apostrophe = apostrophe;
+  for (const ExtendedKey& key : prefix_keys) out.prefix_keys.push_back(key.Clone());
   return out;
 }
 
@@ -307,6 +309,32 @@ util::Status ParseKeyInner(ParseState& state, std::string_view text, Context con
   return util::OkStatus();
 }
 
+// Fills in key.prefix_keys (see KeyExpr): derives the public key at xkey/steps for each
+// multipath alternative, or leaves it empty when one of them does not derive. The steps before
+// the multipath step are derived once for all alternatives, so that this costs what expanding
+// each alternative once would.
+void DerivePrefixKeys(const crypto::Secp256k1Context& ctx, KeyExpr& key) {
+  if (!key.xkey.has_value() || key.derive == DeriveKind::kHardened) return;
+  if (key.multipath_values.empty()) {
+    util::Result<ExtendedKey> prefix = key.xkey->DerivePath(ctx, KeyPath{key.steps});
+    if (prefix.ok()) key.prefix_keys.push_back(prefix.value().Neuter());
+    return;
+  }
+  const auto multipath_step = key.steps.begin() + static_cast<std::ptrdiff_t>(key.multipath_pos);
+  util::Result<ExtendedKey> common =
+      key.xkey->DerivePath(ctx, KeyPath{{key.steps.begin(), multipath_step}});
+  if (!common.ok()) return;
+  std::vector<ExtendedKey> prefix_keys;
+  for (uint32_t value : key.multipath_values) {
+    KeyPath rest{{value}};
+    rest.steps.insert(rest.steps.end(), multipath_step + 1, key.steps.end());
+    util::Result<ExtendedKey> prefix = common.value().DerivePath(ctx, rest);
+    if (!prefix.ok()) return;
+    prefix_keys.push_back(prefix.value().Neuter());
+  }
+  key.prefix_keys = std::move(prefix_keys);
+}
+
 // Parses a key expression with its optional origin (Bitcoin Core's ParsePubkey).
 util::Result<KeyExpr> ParseKey(ParseState& state, std::string_view text, Context context) {
   const size_t index = state.key_count;
@@ -341,6 +369,7 @@ util::Result<KeyExpr> ParseKey(ParseState& state, std::string_view text, Context
   }
   util::Status status = ParseKeyInner(state, inner, context, key);
   if (!status.ok()) return fail(status);
+  DerivePrefixKeys(state.ctx, key);
   ++state.key_count;
   return key;
 }
@@ -734,6 +763,25 @@ struct DerivedKey {
   }
 };
 
+// key.xkey derived along `path`, which is key.steps and, for a ranged key, the index: from the
+// key at key.steps derived at parse time when there is one (BIP32 CKDpub of the public parent
+// gives the public key of CKDpriv's child), otherwise step by step from key.xkey.
+util::Result<ExtendedKey> DeriveAlong(const crypto::Secp256k1Context& ctx, const KeyExpr& key,
+                                      const KeyPath& path) {
+  if (key.prefix_keys.empty()) return key.xkey->DerivePath(ctx, path);
+  // Invariant: a single-path key (the callers' check) has at most one prefix key.
+  CHECK(key.prefix_keys.size() == 1);
+  const ExtendedKey& prefix = key.prefix_keys[0];
+  if (path.steps.size() == key.steps.size()) return prefix.Clone();
+  CHECK(path.steps.size() == key.steps.size() + 1);
+  util::Result<ExtendedKey> child = prefix.Derive(ctx, path.steps.back());
+  if (!child.ok()) {
+    // The message DerivePath gives for a failing last step.
+    return child.status().WithPrefix("key path step " + std::to_string(path.steps.size()));
+  }
+  return child;
+}
+
 util::Result<DerivedKey> DeriveKey(const crypto::Secp256k1Context& ctx, const KeyExpr& key,
                                    uint32_t index) {
   if (key.pubkey.has_value()) {
@@ -765,7 +813,7 @@ util::Result<DerivedKey> DeriveKey(const crypto::Secp256k1Context& ctx, const Ke
     return util::InvalidArgumentError(
         "hardened derivation needs the private key (xprv), the descriptor has an xpub");
   }
-  util::Result<ExtendedKey> child = key.xkey->DerivePath(ctx, path);
+  util::Result<ExtendedKey> child = DeriveAlong(ctx, key, path);
   if (!child.ok()) return child.status();
   DerivedKey out{child.value().public_key(), false, {}};
   if (key.origin.has_value()) {
@@ -1335,6 +1383,11 @@ std::vector<Descriptor> Descriptor::SplitMultipath() const {
       key->steps[key->multipath_pos] = key->multipath_values[i];
       key->multipath_values.clear();
       key->multipath_pos = 0;
+      if (!key->prefix_keys.empty()) {
+        ExtendedKey prefix = std::move(key->prefix_keys[i]);
+        key->prefix_keys.clear();
+        key->prefix_keys.push_back(std::move(prefix));
+      }
     }
     out.push_back(Descriptor(std::move(root), network_));
   }
@@ -1387,9 +1440,10 @@ std::vector<std::pair<const ExtendedKey*, KeyOrigin>> Descriptor::PrivateExtende
   return out;
 }
 
-std::optional<uint32_t> MatchScriptPubKey(const crypto::Secp256k1Context& ctx,
-                                          const Descriptor& descriptor, const Script& script_pubkey,
-                                          std::span<const KeyOrigin> origins) {
+std::optional<ScriptMatch> MatchScriptInfo(const crypto::Secp256k1Context& ctx,
+                                           const Descriptor& descriptor,
+                                           const Script& script_pubkey,
+                                           std::span<const KeyOrigin> origins) {
   if (descriptor.MultipathCount() != 1) return std::nullopt;
   std::vector<uint32_t> candidates;
   if (!descriptor.IsRange()) {
@@ -1423,14 +1477,27 @@ std::optional<uint32_t> MatchScriptPubKey(const crypto::Secp256k1Context& ctx,
       }
     }
   }
+  // The expansion of ExpandScripts, keeping each script's ScriptInfo.
+  const bool ranged = descriptor.IsRange();
   for (uint32_t index : candidates) {
-    util::Result<std::vector<Script>> scripts = descriptor.ExpandScripts(ctx, index);
-    if (!scripts.ok()) continue;
-    for (const Script& script : scripts.value()) {
-      if (script == script_pubkey) return index;
+    util::Result<std::vector<ScriptInfo>> infos =
+        ExpandAll(ctx, *descriptor.root_, ranged ? index : 0);
+    if (!infos.ok()) continue;
+    for (ScriptInfo& info : infos.value()) {
+      if (info.script_pubkey == script_pubkey) {
+        return ScriptMatch{.index = index, .info = std::move(info)};
+      }
     }
   }
   return std::nullopt;
+}
+
+std::optional<uint32_t> MatchScriptPubKey(const crypto::Secp256k1Context& ctx,
+                                          const Descriptor& descriptor, const Script& script_pubkey,
+                                          std::span<const KeyOrigin> origins) {
+  std::optional<ScriptMatch> match = MatchScriptInfo(ctx, descriptor, script_pubkey, origins);
+  if (!match.has_value()) return std::nullopt;
+  return match->index;
 }
 
 }  // namespace kinko::btc

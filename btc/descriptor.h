@@ -91,6 +91,14 @@ struct ScriptInfo {
   std::vector<TapKeyOrigin> tap_bip32_derivations;
 };
 
+// Where MatchScriptInfo found a script: the index, and the descriptor's expansion there.
+struct ScriptMatch {
+  uint32_t index = 0;
+  // Expand(index) for a descriptor that is not combo(); for combo() the ScriptInfo of the one
+  // of its scripts that matched. info.script_pubkey is the matched script.
+  ScriptInfo info;
+};
+
 // The signature sizes Descriptor::MaxSatisfactionSize assumes, sighash byte included.
 struct SignatureSizes {
   // ECDSA: a DER signature and the sighash byte. 72 covers every low-S signature; 71 covers
@@ -122,6 +130,9 @@ class Descriptor final {
   // characters or does not match; the text has characters outside the BIP380 character set;
   // the text is not one of the expressions above or breaks one of the rules above; a key does
   // not parse or belongs to another network.
+  // Parse derives each extended key along its steps once (per multipath alternative, the steps
+  // before the multipath step once for all; not for a final "*'"), so that Expand and
+  // MatchScriptPubKey derive one child per key.
   static util::Result<Descriptor> Parse(const crypto::Secp256k1Context& ctx, std::string_view text,
                                         Network network);
 
@@ -187,10 +198,10 @@ class Descriptor final {
 
  private:
   Descriptor(std::unique_ptr<internal::DescriptorNode> root, Network network);
-  friend std::optional<uint32_t> MatchScriptPubKey(const crypto::Secp256k1Context& ctx,
-                                                   const Descriptor& descriptor,
-                                                   const Script& script_pubkey,
-                                                   std::span<const KeyOrigin> origins);
+  friend std::optional<ScriptMatch> MatchScriptInfo(const crypto::Secp256k1Context& ctx,
+                                                    const Descriptor& descriptor,
+                                                    const Script& script_pubkey,
+                                                    std::span<const KeyOrigin> origins);
 
   std::unique_ptr<internal::DescriptorNode> root_;  // Invariant: never null.
   Network network_;
@@ -210,6 +221,14 @@ std::string DescriptorChecksum(std::string_view descriptor);
 std::optional<uint32_t> MatchScriptPubKey(const crypto::Secp256k1Context& ctx,
                                           const Descriptor& descriptor, const Script& script_pubkey,
                                           std::span<const KeyOrigin> origins);
+
+// MatchScriptPubKey (the same candidates, tried in the same order, giving the same index), also
+// returning the descriptor's expansion at that index, so that a caller that checks a PSBT's
+// redeem and witness scripts and derivations against the descriptor derives the keys once.
+std::optional<ScriptMatch> MatchScriptInfo(const crypto::Secp256k1Context& ctx,
+                                           const Descriptor& descriptor,
+                                           const Script& script_pubkey,
+                                           std::span<const KeyOrigin> origins);
 
 }  // namespace kinko::btc
 

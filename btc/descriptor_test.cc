@@ -698,5 +698,168 @@ TEST(DescriptorTest, MaxSatisfactionSizeIsUnknownWithoutOneScript) {
   }
 }
 
+// The public key at `key_text`'s extended key derived along `steps`, step by step from the key
+// itself (not through a descriptor).
+std::vector<uint8_t> DerivedPubkey(const std::string& key_text,
+                                   const std::vector<uint32_t>& steps) {
+  util::Result<ExtendedKey> key = ExtendedKey::Parse(Ctx(), key_text);
+  EXPECT_TRUE(key.ok()) << key.status();
+  if (!key.ok()) return {};
+  util::Result<ExtendedKey> child = key.value().DerivePath(Ctx(), KeyPath{steps});
+  EXPECT_TRUE(child.ok()) << child.status();
+  if (!child.ok()) return {};
+  return child.value().public_key().Serialize();
+}
+
+// Parse derives each extended key along its fixed steps once (per multipath alternative) and
+// Expand derives one child from there; the keys must be the ones the whole path gives, for
+// xpubs and xprvs, hardened prefixes, unranged keys, "*'" keys (not cached) and both branches.
+TEST(DescriptorTest, ExpandGivesTheKeysOfTheWholePath) {
+  const std::string x = kXpub;
+  const std::string v = kXprv;
+  struct Case {
+    std::string descriptor;  // One key: `key_text` with steps, then maybe "*".
+    std::string key_text;
+    size_t branch;                // Which multipath alternative to expand.
+    std::vector<uint32_t> steps;  // Below the key, before the index.
+    bool ranged;
+    bool hardened_index;
+  };
+  const std::vector<Case> cases = {
+      {"wpkh([d34db33f/84h/0h/0h]" + x + "/<0;1>/*)", x, 0, {0}, true, false},
+      {"wpkh([d34db33f/84h/0h/0h]" + x + "/<0;1>/*)", x, 1, {1}, true, false},
+      {"wpkh(" + x + "/7/<3;9>/2/*)", x, 1, {7, 9, 2}, true, false},
+      {"wpkh(" + x + "/*)", x, 0, {}, true, false},
+      {"wpkh(" + x + "/5/6)", x, 0, {5, 6}, false, false},
+      {"wpkh(" + v + "/1h/<0;1>/*)", v, 1, {1 | kHardened, 1}, true, false},
+      {"wpkh(" + v + "/1h/*h)", v, 0, {1 | kHardened}, true, true},
+      {"tr(" + x + "/<0;1>/*)", x, 1, {1}, true, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.descriptor + " alternative " + std::to_string(c.branch));
+    util::Result<Descriptor> parsed = ParseMain(c.descriptor);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    std::vector<Descriptor> parts = parsed.value().SplitMultipath();
+    ASSERT_LT(c.branch, parts.size());
+    // A clone expands like the original.
+    const Descriptor desc = parts[c.branch].Clone();
+    for (uint32_t index : {0u, 1u, 77u, kHardened - 1}) {
+      SCOPED_TRACE(index);
+      util::Result<ScriptInfo> info = desc.Expand(Ctx(), index);
+      ASSERT_TRUE(info.ok()) << info.status();
+      std::vector<uint32_t> steps = c.steps;
+      if (c.ranged) steps.push_back(c.hardened_index ? (index | kHardened) : index);
+      const std::vector<uint8_t> expected = DerivedPubkey(c.key_text, steps);
+      ASSERT_EQ(expected.size(), 33u);
+      std::vector<uint32_t> origin_steps;
+      if (c.descriptor.starts_with("tr(")) {
+        ASSERT_EQ(info.value().tap_bip32_derivations.size(), 1u);
+        const TapKeyOrigin& tap = info.value().tap_bip32_derivations[0];
+        EXPECT_TRUE(std::equal(tap.xonly_key.begin(), tap.xonly_key.end(), expected.begin() + 1));
+        origin_steps = tap.origin.path.steps;
+      } else {
+        ASSERT_EQ(info.value().bip32_derivations.size(), 1u);
+        EXPECT_EQ(util::HexEncode(info.value().bip32_derivations[0].first),
+                  util::HexEncode(expected));
+        origin_steps = info.value().bip32_derivations[0].second.path.steps;
+      }
+      // The origin path ends with the key's own steps.
+      ASSERT_GE(origin_steps.size(), steps.size());
+      EXPECT_TRUE(std::equal(steps.begin(), steps.end(), origin_steps.end() - std::ssize(steps)));
+    }
+  }
+}
+
+// Expansion fails exactly as it did when every step was derived from the key: the failing step
+// is named the same way whether or not the steps above it were derived at parse time.
+TEST(DescriptorTest, ExpandAtDepth255FailsNamingTheStep) {
+  util::Result<ExtendedKey> key = ExtendedKey::Parse(Ctx(), kXpub);
+  ASSERT_TRUE(key.ok());
+  ExtendedKey deep = std::move(key).value();
+  while (deep.depth() < 254) {
+    util::Result<ExtendedKey> child = deep.Derive(Ctx(), 0);
+    ASSERT_TRUE(child.ok());
+    deep = std::move(child).value();
+  }
+  // Depth 254: one step fits, the index does not.
+  util::Result<Descriptor> ranged = ParseMain("wpkh(" + deep.ToString() + "/0/*)");
+  ASSERT_TRUE(ranged.ok()) << ranged.status();
+  util::Result<ScriptInfo> info = ranged.value().Expand(Ctx(), 3);
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("key path step 2: bip32: depth 255 cannot be extended"),
+            std::string::npos)
+      << info.status();
+  // Two fixed steps do not fit: nothing is derived at parse time, and the same step fails.
+  util::Result<Descriptor> fixed = ParseMain("wpkh(" + deep.ToString() + "/0/1)");
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  info = fixed.value().Expand(Ctx(), 0);
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("key path step 2: bip32: depth 255 cannot be extended"),
+            std::string::npos)
+      << info.status();
+}
+
+// An alternative that cannot be derived (a hardened step below an xpub) fails to expand as it
+// did before keys were derived at parse time, and does not stop the other from expanding.
+TEST(DescriptorTest, ExpandWithAnAlternativeThatDoesNotDerive) {
+  util::Result<Descriptor> desc = ParseMain("wpkh(" + S(kXpub) + "/<0;1h>/*)");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  const std::vector<Descriptor> parts = desc.value().SplitMultipath();
+  ASSERT_EQ(parts.size(), 2u);
+  util::Result<ScriptInfo> info = parts[0].Expand(Ctx(), 4);
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info.value().bip32_derivations.size(), 1u);
+  EXPECT_EQ(util::HexEncode(info.value().bip32_derivations[0].first),
+            util::HexEncode(DerivedPubkey(kXpub, {0, 4})));
+  util::Result<ScriptInfo> hardened = parts[1].Expand(Ctx(), 4);
+  ASSERT_FALSE(hardened.ok());
+  EXPECT_NE(hardened.status().message().find("hardened derivation needs the private key"),
+            std::string::npos)
+      << hardened.status();
+}
+
+// MatchScriptInfo finds what MatchScriptPubKey finds, with Expand's ScriptInfo at that index
+// (for combo(), the matching script's).
+TEST(DescriptorTest, MatchScriptInfoReturnsTheExpansionAtTheIndex) {
+  const std::string x = kXpub;
+  util::Result<Descriptor> desc =
+      ParseMain("sh(wsh(sortedmulti(1,[d34db33f/48h/0h/0h/1h]" + x + "/1/*," + kKey1 + ")))");
+  ASSERT_TRUE(desc.ok()) << desc.status();
+  util::Result<ScriptInfo> info = desc.value().Expand(Ctx(), 42);
+  ASSERT_TRUE(info.ok());
+  std::vector<KeyOrigin> origins;
+  for (const auto& [pubkey, origin] : info.value().bip32_derivations) origins.push_back(origin);
+  std::optional<ScriptMatch> match =
+      MatchScriptInfo(Ctx(), desc.value(), info.value().script_pubkey, origins);
+  ASSERT_TRUE(match.has_value());
+  EXPECT_EQ(match->index, 42u);
+  EXPECT_EQ(match->info.script_pubkey, info.value().script_pubkey);
+  EXPECT_EQ(match->info.redeem_script, info.value().redeem_script);
+  EXPECT_EQ(match->info.witness_script, info.value().witness_script);
+  EXPECT_EQ(match->info.bip32_derivations, info.value().bip32_derivations);
+  // No origin naming index 42: no match, as MatchScriptPubKey.
+  KeyOrigin wrong = origins[0];
+  wrong.path.steps.back() = 41;
+  EXPECT_EQ(MatchScriptInfo(Ctx(), desc.value(), info.value().script_pubkey,
+                            std::vector<KeyOrigin>{wrong, origins[1]}),
+            std::nullopt);
+
+  // combo(): the ScriptInfo of the script that matched (P2SH-P2WPKH has a redeem script).
+  util::Result<Descriptor> combo = ParseMain("combo(" + S(kKey1) + ")");
+  ASSERT_TRUE(combo.ok());
+  util::Result<std::vector<Script>> scripts = combo.value().ExpandScripts(Ctx(), 0);
+  ASSERT_TRUE(scripts.ok());
+  ASSERT_EQ(scripts.value().size(), 4u);
+  for (size_t i = 0; i < scripts.value().size(); ++i) {
+    SCOPED_TRACE(i);
+    std::optional<ScriptMatch> found =
+        MatchScriptInfo(Ctx(), combo.value(), scripts.value()[i], {});
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->index, 0u);
+    EXPECT_EQ(found->info.script_pubkey, scripts.value()[i]);
+    EXPECT_EQ(found->info.redeem_script.has_value(), i == 3);
+  }
+}
+
 }  // namespace
 }  // namespace kinko::btc

@@ -67,17 +67,21 @@ std::vector<btc::KeyOrigin> Origins(const PsbtMap& map) {
 struct Location {
   WalletBranch branch = WalletBranch::kReceive;
   uint32_t index = 0;
+  btc::ScriptInfo info;  // The branch's expansion at `index`; info.script_pubkey is the script.
 };
 
 // Where `script` re-derives in `wallet`, on `branches`, at an index `origins` name (never a blind
-// scan: see btc::MatchScriptPubKey).
+// scan: see btc::MatchScriptPubKey), with the expansion there, so that each script's keys are
+// derived once.
 std::optional<Location> Locate(const crypto::Secp256k1Context& ctx, const WalletConfig& wallet,
                                std::span<const WalletBranch> branches, const btc::Script& script,
                                std::span<const btc::KeyOrigin> origins) {
   for (WalletBranch branch : branches) {
-    std::optional<uint32_t> index =
-        btc::MatchScriptPubKey(ctx, wallet.branch(branch), script, origins);
-    if (index.has_value()) return Location{.branch = branch, .index = *index};
+    std::optional<btc::ScriptMatch> match =
+        btc::MatchScriptInfo(ctx, wallet.branch(branch), script, origins);
+    if (match.has_value()) {
+      return Location{.branch = branch, .index = match->index, .info = std::move(match->info)};
+    }
   }
   return std::nullopt;
 }
@@ -183,11 +187,12 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
   }
   constexpr WalletBranch kBoth[] = {WalletBranch::kReceive, WalletBranch::kChange};
   const std::optional<Location> location = Locate(ctx, wallet, kBoth, spent.script_pubkey, origins);
-  const std::string spent_name = DescribeScript(spent.script_pubkey, wallet.network());
   if (!location.has_value()) {
     return Refusal(TransactionRefusal::kInputNotInWallet,
-                   name + ": spent output " + spent_name + " does not re-derive from wallet '" +
-                       wallet.wallet_id() + "' at an index its derivations name");
+                   name + ": spent output " +
+                       DescribeScript(spent.script_pubkey, wallet.network()) +
+                       " does not re-derive from wallet '" + wallet.wallet_id() +
+                       "' at an index its derivations name");
   }
   const std::string where =
       std::string(WalletBranchName(location->branch)) + " index " + std::to_string(location->index);
@@ -196,10 +201,10 @@ OrRefusal<CheckedInput> CheckInput(const crypto::Secp256k1Context& ctx, const Wa
                    name + ": " + where + " is above the bound " +
                        std::to_string(wallet.index_max(location->branch)));
   }
-  util::Result<btc::ScriptInfo> info = wallet.branch(location->branch).Expand(ctx, location->index);
-  // Invariant: MatchScriptPubKey found the index by expanding it.
-  CHECK(info.ok() && info.value().script_pubkey == spent.script_pubkey);
-  const std::string difference = CompareInputToDescriptor(input, info.value());
+  // Invariant: MatchScriptInfo returns the expansion that gave the script (WalletConfig::Create
+  // refuses combo(), so it is Expand(index)).
+  CHECK(location->info.script_pubkey == spent.script_pubkey);
+  const std::string difference = CompareInputToDescriptor(input, location->info);
   if (!difference.empty()) {
     return Refusal(TransactionRefusal::kInputNotInWallet, name + " (" + where + "): " + difference);
   }

@@ -40,6 +40,14 @@ struct KeyExpr {
   std::vector<uint32_t> multipath_values;
   DeriveKind derive = DeriveKind::kNone;
   bool apostrophe = false;  // Print hardened steps with ' (else 'h').
+  // The public extended key at xkey/steps, derived once when the descriptor is parsed, so that
+  // expanding the descriptor at an index costs one child derivation per key instead of one per
+  // step: one key per multipath alternative, in the order of multipath_values (one key without
+  // multipath). Empty when there is no xkey, when the last step is hardened ("*'": the child
+  // needs the private key), or when the steps do not derive (a hardened step below an xpub,
+  // depth 255): expansion then derives the whole path from xkey and fails as it would anyway.
+  // Invariant: empty, or as many keys as alternatives; each is xkey derived along steps.
+  std::vector<ExtendedKey> prefix_keys;
 
   KeyExpr Clone() const;
 };
