@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -687,6 +688,36 @@ util::Result<auditlog::MerkleLog> ReadLog(sqlite3* db) {
   return log;
 }
 
+// The fields of an encoded signed tree head (auditlog/tree_head.h: version, size, root, time,
+// public key, signature), read without verifying the signature: Load verifies only the latest
+// head's.
+struct UncheckedHead {
+  auditlog::TreeHead head;
+  crypto::Ed25519PublicKey public_key{};
+};
+
+uint64_t BigEndian64(std::span<const uint8_t> bytes) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+util::Result<UncheckedHead> ReadUncheckedHead(std::span<const uint8_t> bytes) {
+  if (bytes.size() != auditlog::kSignedTreeHeadSize) {
+    return util::InvalidArgumentError(std::to_string(bytes.size()) + " bytes, expected " +
+                                      std::to_string(auditlog::kSignedTreeHeadSize));
+  }
+  if (bytes[0] != auditlog::kSignedTreeHeadVersion) {
+    return util::InvalidArgumentError("unknown version " + std::to_string(bytes[0]));
+  }
+  UncheckedHead out;
+  out.head.size = BigEndian64(bytes.subspan(1, 8));
+  std::copy_n(bytes.begin() + 9, 32, out.head.root.begin());
+  out.head.time = BigEndian64(bytes.subspan(41, 8));
+  std::copy_n(bytes.begin() + 49, 32, out.public_key.begin());
+  return out;
+}
+
 util::Result<auditlog::SignedTreeHead> DecodeStoredHead(sqlite3* db, const Statement& row) {
   util::Result<uint64_t> size = ReadUint64(db, row, 0, "tree head size");
   if (!size.ok()) return size.status();
@@ -702,25 +733,46 @@ util::Result<auditlog::SignedTreeHead> DecodeStoredHead(sqlite3* db, const State
 }
 
 // Checks every stored head against `log` and the pinned identity key; returns the latest (of
-// the whole log), or nullopt when the log is empty and no head is stored.
+// the whole log), or nullopt when the log is empty and no head is stored. Every head's size and
+// root must match the log and it must name the pinned key; only the latest head's signature is
+// verified (it covers every entry; see Load in the header).
 util::Result<std::optional<auditlog::SignedTreeHead>> ReadAndVerifyHeads(
     sqlite3* db, const auditlog::MerkleLog& log, const crypto::Ed25519PublicKey& identity) {
   util::Result<Statement> select =
       Statement::Prepare(db, "SELECT tree_size, signed_head FROM tree_heads ORDER BY tree_size");
   if (!select.ok()) return select.status();
-  std::optional<auditlog::SignedTreeHead> latest;
+  std::optional<std::vector<uint8_t>> latest_encoded;
   for (;;) {
     util::Result<bool> row = select->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    util::Result<auditlog::SignedTreeHead> head = DecodeStoredHead(db, *select);
-    if (!head.ok()) return head.status();
-    const std::string what = "tree head of size " + std::to_string(head->head().size);
-    if (util::Status signer = head->Verify(identity); !signer.ok()) {
-      return Damaged(db, what + ": " + signer.message());
+    util::Result<uint64_t> size = ReadUint64(db, *select, 0, "tree head size");
+    if (!size.ok()) return size.status();
+    const std::string what = "tree head of size " + std::to_string(*size);
+    util::Result<std::vector<uint8_t>> encoded = ReadBlob(db, *select, 1, what);
+    if (!encoded.ok()) return encoded.status();
+    util::Result<UncheckedHead> head = ReadUncheckedHead(*encoded);
+    if (!head.ok()) return Damaged(db, what + " does not decode: " + head.status().message());
+    if (head->head.size != *size) {
+      return Damaged(db, what + " holds a head of size " + std::to_string(head->head.size));
     }
-    if (util::Status matches = auditlog::VerifyLogMatchesHead(log, head->head()); !matches.ok()) {
+    if (head->public_key != identity) {
+      return Damaged(db, what + ": signed by key " + util::HexEncode(head->public_key) +
+                             ", not by the pinned identity key " + util::HexEncode(identity));
+    }
+    if (util::Status matches = auditlog::VerifyLogMatchesHead(log, head->head); !matches.ok()) {
       return Damaged(db, what + ": " + matches.message());
+    }
+    latest_encoded = std::move(*encoded);
+  }
+  std::optional<auditlog::SignedTreeHead> latest;
+  if (latest_encoded.has_value()) {
+    util::Result<auditlog::SignedTreeHead> head = auditlog::SignedTreeHead::Decode(*latest_encoded);
+    if (!head.ok()) {
+      return Damaged(db, "the latest tree head does not decode: " + head.status().message());
+    }
+    if (util::Status signer = head->Verify(identity); !signer.ok()) {
+      return Damaged(db, "the latest tree head: " + signer.message());
     }
     latest = std::move(*head);
   }

@@ -117,10 +117,13 @@ class StateStore final {
 
   // Reads the whole state. Fails with kDataLoss naming what is wrong when: a stored entry does
   // not decode, its stored leaf hash is not HashLeaf(entry), the entry indexes have a gap, a
-  // stored signed tree head is not signed by the pinned identity key or does not match the log
-  // (auditlog::VerifyLogMatchesHead), the latest head is not of the whole log, a stored policy
+  // stored signed tree head is malformed, names another key than the pinned identity key or
+  // does not match the log (auditlog::VerifyLogMatchesHead), the latest head is not of the
+  // whole log or its signature does not verify under the pinned key, a stored policy
   // does not decode or its digest differs, or a stored value is out of range; kUnavailable for
-  // SQLite errors.
+  // SQLite errors. Only the latest head's signature is verified: it covers every entry, and
+  // verifying each of the earlier heads' signatures (one per commit) would make start-up
+  // linear in Ed25519 verifications; `kinko audit verify --dir` verifies them all.
   util::Result<LoadedState> Load() const;
 
   // Appends `commit.entries` after the last stored entry, applies `commit.change` and stores
