@@ -1,0 +1,1 @@
+#include "signer/decide.h"
