@@ -69,8 +69,8 @@ TEST_F(AuditCliTest, VerifiesALiveSignerAndItsDirectoryAndExtendsASavedHead) {
   const std::string older = root_ + "/older.head";
   const std::string key = util::HexEncode(deployment_->keys()[0].identity_public_key);
 
-  ProcessOutput live =
-      Kinko({"audit", "verify", "--signer", signer_->url(), "--signer-key", key, "--save-head", older});
+  ProcessOutput live = Kinko(
+      {"audit", "verify", "--signer", signer_->url(), "--signer-key", key, "--save-head", older});
   EXPECT_EQ(live.exit_code, 0) << live.out << live.err;
   EXPECT_NE(live.out.find("3 signed, 0 refused"), std::string::npos) << live.out;
   EXPECT_NE(live.out.find("audit log verified"), std::string::npos) << live.out;
@@ -83,7 +83,8 @@ TEST_F(AuditCliTest, VerifiesALiveSignerAndItsDirectoryAndExtendsASavedHead) {
   EXPECT_NE(dir.out.find("\"head_key_source\": \"startup_entry\""), std::string::npos);
 
   Sign(2);
-  ProcessOutput extended = Kinko({"audit", "verify", "--signer", signer_->url(), "--from-head", older});
+  ProcessOutput extended =
+      Kinko({"audit", "verify", "--signer", signer_->url(), "--from-head", older});
   EXPECT_EQ(extended.exit_code, 0) << extended.out << extended.err;
   EXPECT_NE(extended.out.find("5 signed, 0 refused"), std::string::npos) << extended.out;
   EXPECT_NE(extended.out.find("from head"), std::string::npos) << extended.out;
@@ -135,7 +136,8 @@ TEST_F(AuditCliTest, RestoredOlderStateIsARollbackThenARewrite) {
   StartSigner();
   Sign(3);
   const std::string newer = root_ + "/newer.head";
-  ProcessOutput saved = Kinko({"audit", "verify", "--signer", signer_->url(), "--save-head", newer});
+  ProcessOutput saved =
+      Kinko({"audit", "verify", "--signer", signer_->url(), "--save-head", newer});
   ASSERT_EQ(saved.exit_code, 0) << saved.out << saved.err;
   StopSigner();
 
@@ -175,8 +177,10 @@ int ReplaceBlob(const std::string& path, const std::vector<uint8_t>& from,
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return -1;
   std::vector<std::pair<std::string, std::string>> columns;
   sqlite3_stmt* tables = nullptr;
-  sqlite3_prepare_v2(db, "SELECT t.name, c.name FROM sqlite_master t, pragma_table_info(t.name) c "
-                     "WHERE t.type = 'table'", -1, &tables, nullptr);
+  sqlite3_prepare_v2(db,
+                     "SELECT t.name, c.name FROM sqlite_master t, pragma_table_info(t.name) c "
+                     "WHERE t.type = 'table'",
+                     -1, &tables, nullptr);
   while (sqlite3_step(tables) == SQLITE_ROW) {
     columns.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(tables, 0)),
                          reinterpret_cast<const char*>(sqlite3_column_text(tables, 1)));

@@ -97,7 +97,8 @@ inline ProcessOutput RunKinko(const std::vector<std::string>& args, const std::s
 // The port in a port file's text ("8080" or "8080\n"), or 0 when it is not (yet) one.
 inline uint16_t ParsePort(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 5 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     return 0;
   }
   const unsigned long port = std::stoul(text);
@@ -119,16 +120,9 @@ class SignerProcess final {
     std::filesystem::remove(port_file);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return util::UnavailableError("pipe failed");
-    const std::vector<std::string> argv = {KINKO_SIGNER_BINARY,
-                                           "run",
-                                           "--dir",
-                                           dir,
-                                           "--passphrase-fd",
-                                           std::to_string(kPassphraseFd),
-                                           "--listen",
-                                           "127.0.0.1:0",
-                                           "--port-file",
-                                           port_file};
+    const std::vector<std::string> argv = {
+        KINKO_SIGNER_BINARY,           "run",      "--dir",       dir,           "--passphrase-fd",
+        std::to_string(kPassphraseFd), "--listen", "127.0.0.1:0", "--port-file", port_file};
     util::Result<pid_t> pid = Spawn(argv, dir + "/signer.out", err_file, fds[0], kPassphraseFd);
     close(fds[0]);
     if (pid.ok()) {
@@ -203,9 +197,9 @@ class SignerProcess final {
 
 // A fresh, empty scratch directory for one test.
 inline std::string MakeScratchDir(const std::string& name) {
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("kinko-" + name + "-" + std::to_string(getpid())))
-                         .string();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("kinko-" + name + "-" + std::to_string(getpid())))
+          .string();
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path;

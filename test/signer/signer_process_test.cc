@@ -5,6 +5,8 @@
 // - one signer SIGKILLed at random moments while a client sends it 500 sign requests, resending
 //   each after a restart: every signature the client received is in the log, no intent is
 //   signed twice, and the velocity state matches the signed decisions.
+#include "test/signer/signer_process.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -26,7 +28,6 @@
 #include "signerapi/messages.h"
 #include "signerd/setup.h"
 #include "signerd/state_store.h"
-#include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
 #include "util/hex.h"
 
@@ -60,8 +61,8 @@ std::string PrevoutsJson(const btc::Transaction& tx, const std::vector<btc::TxOu
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
     if (i > 0) json += ",";
     json += "{\"txid\":\"" + tx.inputs[i].prevout.txid.ToHex() +
-            "\",\"vout\":" + std::to_string(tx.inputs[i].prevout.index) +
-            ",\"scriptPubKey\":\"" + util::HexEncode(spent[i].script_pubkey.bytes()) +
+            "\",\"vout\":" + std::to_string(tx.inputs[i].prevout.index) + ",\"scriptPubKey\":\"" +
+            util::HexEncode(spent[i].script_pubkey.bytes()) +
             "\",\"amount\":" + std::to_string(spent[i].value.sats()) + "}";
   }
   return json + "]";
@@ -110,10 +111,9 @@ TEST(SignerProcessTest, TwoOfThreeSignCombineVerifyAndFreezeTheThird) {
   const btc::TxVerifyResult verdict =
       btc::VerifyTransaction(deployment->ctx(), *tx, request.spent_outputs, btc::kStandardFlags);
   EXPECT_TRUE(verdict.valid) << verdict.detail;
-  const ProcessOutput cli = RunKinko(
-      {"tx", "verify", util::HexEncode(tx->Serialize()), "--prevouts",
-       PrevoutsJson(*tx, request.spent_outputs)},
-      root);
+  const ProcessOutput cli = RunKinko({"tx", "verify", util::HexEncode(tx->Serialize()),
+                                      "--prevouts", PrevoutsJson(*tx, request.spent_outputs)},
+                                     root);
   EXPECT_EQ(cli.exit_code, 0) << cli.out << cli.err;
 
   // A transaction with one signature byte changed does not verify.
@@ -127,8 +127,8 @@ TEST(SignerProcessTest, TwoOfThreeSignCombineVerifyAndFreezeTheThird) {
 
   // A watcher freezes the third signer: it refuses the same request with 423 and logs it.
   httplib::Client third(signers[2]->url());
-  httplib::Result frozen = third.Post("/v1/freeze", deployment->FreezeRequestBody(2),
-                                      "application/json");
+  httplib::Result frozen =
+      third.Post("/v1/freeze", deployment->FreezeRequestBody(2), "application/json");
   ASSERT_TRUE(frozen);
   ASSERT_EQ(frozen->status, 200) << frozen->body;
   util::Result<SignAnswer> refused = PostSign(signers[2]->url(), body);
@@ -138,20 +138,19 @@ TEST(SignerProcessTest, TwoOfThreeSignCombineVerifyAndFreezeTheThird) {
   ASSERT_NE(refusal, nullptr);
   EXPECT_EQ(refusal->code, "frozen");
   ASSERT_TRUE(refusal->audit.has_value());
-  const ProcessOutput show = RunKinko(
-      {"audit", "show", "--signer", signers[2]->url(), "--from",
-       std::to_string(refusal->audit->index), "--count", "1"},
-      root);
+  const ProcessOutput show = RunKinko({"audit", "show", "--signer", signers[2]->url(), "--from",
+                                       std::to_string(refusal->audit->index), "--count", "1"},
+                                      root);
   EXPECT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find(std::to_string(refusal->audit->index) + " "), std::string::npos);
   EXPECT_NE(show.out.find("decision refused code=frozen"), std::string::npos) << show.out;
 
   // The two signers that signed: their logs verify against their signed heads and keys.
   for (size_t s = 0; s < 2; ++s) {
-    const ProcessOutput verify = RunKinko(
-        {"audit", "verify", "--signer", signers[s]->url(), "--signer-key",
-         util::HexEncode(deployment->keys()[s].identity_public_key)},
-        root);
+    const ProcessOutput verify =
+        RunKinko({"audit", "verify", "--signer", signers[s]->url(), "--signer-key",
+                  util::HexEncode(deployment->keys()[s].identity_public_key)},
+                 root);
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     EXPECT_NE(verify.out.find("audit log verified"), std::string::npos) << verify.out;
     EXPECT_NE(verify.out.find("1 signed, 0 refused"), std::string::npos) << verify.out;
@@ -161,9 +160,9 @@ TEST(SignerProcessTest, TwoOfThreeSignCombineVerifyAndFreezeTheThird) {
 
 // What the client of the crash test received for one request.
 struct Received {
-  bool signed_here = false;        // 200: a signature left the signer.
+  bool signed_here = false;         // 200: a signature left the signer.
   signerapi::AuditReceipt receipt;  // When signed.
-  bool replayed = false;           // 409 intent_replayed after a resend.
+  bool replayed = false;            // 409 intent_replayed after a resend.
 };
 
 TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwice) {
@@ -250,8 +249,8 @@ TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwic
   std::printf("crash test: %d kills, %d restarts\n", kills.load(), restarts);
 
   // The state as it is on disk: it loads (the heads match the log).
-  util::Result<signerd::StateStore> store = signerd::StateStore::OpenReadOnly(
-      dir + "/" + std::string(signerd::kStateDatabaseFile));
+  util::Result<signerd::StateStore> store =
+      signerd::StateStore::OpenReadOnly(dir + "/" + std::string(signerd::kStateDatabaseFile));
   ASSERT_TRUE(store.ok()) << store.status();
   util::Result<signerd::LoadedState> loaded = store->Load();
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -299,7 +298,8 @@ TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwic
   EXPECT_EQ(signed_ids.size(), kRequests);  // Each request was signed exactly once.
   EXPECT_GT(received_signatures, kRequests / 2);
   int64_t spent_sats = 0;
-  for (const policy::Spend& spend : loaded->state.velocity.spends) spent_sats += spend.amount.sats();
+  for (const policy::Spend& spend : loaded->state.velocity.spends)
+    spent_sats += spend.amount.sats();
   EXPECT_EQ(spent_sats, signed_sats);
   EXPECT_EQ(loaded->state.consumed.size(), signed_ids.size());
 
