@@ -113,14 +113,19 @@ struct SignDecision {
 //   3. an intent id of the request is in state.consumed: "intent_replayed" naming the intent by
 //      index and id (checked before anything else about the intents, so that a replay is always
 //      reported as one);
-//   4. policy::Evaluate(request.intents, policy, state.velocity, now) without transaction facts:
+//   4. (a request without intents is refused as "empty_transaction", since Evaluate needs one)
+//      policy::Evaluate(request.intents, policy, state.velocity, now) without transaction facts:
 //      requester, network, expiry, approvals, rules, per-transaction limit and windows; its
 //      refusal code, rule, limit and detail are the refusal's;
 //   5. CheckTransaction(request.psbt, config.wallet, intents): its TransactionRefusalName is the
 //      code and its detail the detail;
 //   6. policy::Evaluate again with the checked transaction's facts (fee and estimated vsize):
 //      the fee ceilings of the policy and of every intent.
-// When allowed, `change` consumes every intent id of the request and adds Evaluate's spends.
+// When allowed, `change` consumes every intent id of the request and adds Evaluate's spends;
+// when the pending policy took effect at `now` (state.governance.pending_from <= now), it also
+// carries the promoted state (change.governance = policy::Advance(state.governance, now)), so
+// that the daemon persists the promotion with the decision that relied on it. policy_sequence
+// and policy_digest are filled in refused decisions too.
 SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig& config,
                         const SignerState& state, const signerapi::SignRequest& request,
                         uint64_t now);

@@ -127,6 +127,7 @@ class StateStore final {
   // `commit.head`, in one transaction, durably (returns after fsync). Fails with
   // kInvalidArgument when `commit.head.head().size` is not the entry count after the append;
   // kUnavailable naming the SQLite error (disk full, I/O error), and then nothing was written.
+  // Requires a store made by Create or Open (not OpenReadOnly).
   util::Status Apply(const Commit& commit);
 
   // The number of stored entries.
@@ -143,9 +144,13 @@ class StateStore final {
   void DisableSyncForBenchmark();
 
  private:
-  explicit StateStore(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
+  StateStore(sqlite3* db, bool read_only, int lock_fd)
+      : db_(db), read_only_(read_only), lock_fd_(lock_fd) {}
   sqlite3* db_ = nullptr;
   bool read_only_ = false;
+  // The writer's lock: an open descriptor of `<path>-lock` holding an exclusive flock(2) until
+  // it is closed; -1 for a read-only store.
+  int lock_fd_ = -1;
 };
 
 }  // namespace kinko::signerd

@@ -1,0 +1,851 @@
+#include "signerd/service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "auditlog/entry.h"
+#include "auditlog/merkle_log.h"
+#include "auditlog/tree_head.h"
+#include "btc/descriptor.h"
+#include "btc/psbt_sign.h"
+#include "crypto/ed25519.h"
+#include "crypto/hash.h"
+#include "crypto/keyfile.h"
+#include "crypto/rng.h"
+#include "crypto/secp256k1.h"
+#include "policy/governance.h"
+#include "signer/decide.h"
+#include "signerapi/audit_codec.h"
+#include "signerapi/json_codec.h"
+#include "signerapi/messages.h"
+#include "signerd/file_key.h"
+#include "signerd/internal/metrics.h"
+#include "signerd/key_backend.h"
+#include "signerd/pkcs11_key.h"
+#include "signerd/setup.h"
+#include "signerd/state_store.h"
+#include "util/hex.h"
+
+namespace kinko::signerd {
+namespace {
+
+constexpr std::string_view kJsonContentType = "application/json";
+constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
+// A key file is a few hundred bytes; anything much larger is not one.
+constexpr size_t kMaxKeyFileSize = 4096;
+
+uint64_t SystemClock() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
+}
+
+HttpReply JsonReply(int status, std::string body) {
+  HttpReply reply;
+  reply.status = status;
+  reply.content_type = std::string(kJsonContentType);
+  reply.body = std::move(body);
+  return reply;
+}
+
+// The reply for a failed Status: HttpStatusFor its code, with ErrorBodyFor's escaped message.
+HttpReply ErrorReply(const util::Status& status) {
+  return JsonReply(signerapi::HttpStatusFor(status.code()),
+                   signerapi::EncodeErrorBody(signerapi::ErrorBodyFor(status)));
+}
+
+// An error of the HTTP layer (413, 415, 405), whose codes are not util::StatusCodes.
+// `message` is built here from constants and numbers, never from request data.
+HttpReply HttpLayerError(int status, std::string code, std::string message) {
+  return JsonReply(status, signerapi::EncodeErrorBody(signerapi::ErrorBody{
+                               .code = std::move(code), .message = std::move(message)}));
+}
+
+// True when the media type of `content_type` is application/json (ASCII case-insensitive;
+// parameters such as "; charset=utf-8" are ignored: the decoders accept UTF-8 only anyway).
+bool IsJsonContentType(std::string_view content_type) {
+  std::string_view media_type = content_type.substr(0, content_type.find(';'));
+  while (!media_type.empty() && (media_type.back() == ' ' || media_type.back() == '\t')) {
+    media_type.remove_suffix(1);
+  }
+  if (media_type.size() != kJsonContentType.size()) return false;
+  for (size_t i = 0; i < media_type.size(); ++i) {
+    const char c = media_type[i];
+    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower != kJsonContentType[i]) return false;
+  }
+  return true;
+}
+
+// `text` cut to at most `max` bytes without splitting a UTF-8 sequence (the audit log's and the
+// API's text bounds). Texts here are display-safe UTF-8 from the decisions.
+std::string BoundedText(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  while (end > 0 && (static_cast<uint8_t>(text[end]) & 0xc0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
+std::span<const uint8_t> BodyBytes(const std::string& body) {
+  return std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size());
+}
+
+// Reads the whole of a small file. Fails with kNotFound when it cannot be opened, kUnavailable
+// when it cannot be read, kInvalidArgument when it is larger than `max_size`.
+util::Result<std::vector<uint8_t>> ReadSmallFile(const std::string& path, size_t max_size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return util::NotFoundError("file " + path + ": cannot be opened");
+  std::vector<uint8_t> bytes;
+  char c = 0;
+  while (in.get(c)) {
+    if (bytes.size() == max_size) {
+      return util::InvalidArgumentError("file " + path + ": larger than " +
+                                        std::to_string(max_size) + " bytes");
+    }
+    bytes.push_back(static_cast<uint8_t>(c));
+  }
+  if (in.bad()) return util::UnavailableError("file " + path + ": read error");
+  return bytes;
+}
+
+// `text` with every hardened-step marker inside a key origin ("[d34db33f/48h/1H/0'/2h]")
+// written as "'", the form KeyBackend::descriptor_key uses. Outside brackets nothing changes
+// (an xpub's base58 may contain 'h').
+std::string NormalizeOrigins(std::string_view text) {
+  std::string out(text);
+  bool in_origin = false;
+  for (char& c : out) {
+    if (c == '[') in_origin = true;
+    if (c == ']') in_origin = false;
+    if (in_origin && (c == 'h' || c == 'H')) c = '\'';
+  }
+  return out;
+}
+
+// True when the descriptor `descriptor` names `key` (a KEY expression without derivation
+// suffix) as one of its keys: `key` appears after "(" or "," and before "/", "," or ")".
+bool DescriptorNamesKey(std::string_view descriptor, std::string_view key) {
+  const std::string text = NormalizeOrigins(descriptor);
+  const std::string wanted = NormalizeOrigins(key);
+  if (wanted.empty()) return false;
+  for (size_t at = text.find(wanted); at != std::string::npos; at = text.find(wanted, at + 1)) {
+    const size_t end = at + wanted.size();
+    const bool starts = at > 0 && (text[at - 1] == '(' || text[at - 1] == ',');
+    const bool ends =
+        end < text.size() && (text[end] == '/' || text[end] == ',' || text[end] == ')');
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+// True when the wallet's outputs are taproot (tr() or rawtr(): BIP371 derivations).
+util::Result<bool> WalletUsesTaproot(const crypto::Secp256k1Context& ctx,
+                                     const signer::WalletConfig& wallet) {
+  util::Result<btc::ScriptInfo> info = wallet.branch(signer::WalletBranch::kReceive).Expand(ctx, 0);
+  if (!info.ok()) return info.status();
+  return !info->tap_bip32_derivations.empty();
+}
+
+// Decrypts the identity key file. Fails with ReadSmallFile's errors, KeyFile::Parse's
+// (kInvalidArgument) and Decrypt's (kPermissionDenied for a wrong passphrase).
+util::Result<crypto::Ed25519PrivateKey> OpenIdentityKey(const std::string& path,
+                                                        const crypto::SecretBytes& passphrase) {
+  util::Result<std::vector<uint8_t>> bytes = ReadSmallFile(path, kMaxKeyFileSize);
+  if (!bytes.ok()) return bytes.status();
+  util::Result<crypto::KeyFile> file = crypto::KeyFile::Parse(*bytes);
+  if (!file.ok()) return file.status().WithPrefix("identity key file " + path);
+  util::Result<crypto::Ed25519PrivateKey> key = file->Decrypt(passphrase);
+  if (!key.ok()) return key.status().WithPrefix("identity key file " + path);
+  return key;
+}
+
+// Opens the key backend the pinned configuration names.
+util::Result<std::unique_ptr<KeyBackend>> OpenKeyBackend(const crypto::Secp256k1Context& ctx,
+                                                         const std::string& dir,
+                                                         const PinnedConfig& config,
+                                                         const crypto::SecretBytes& passphrase,
+                                                         const std::optional<TokenPin>& pin) {
+  if (config.key_backend == "file") {
+    util::Result<FileKey> key = FileKey::Open(ctx, dir + "/" + config.key_file, passphrase);
+    if (!key.ok()) return key.status();
+    return std::unique_ptr<KeyBackend>(std::make_unique<FileKey>(std::move(*key)));
+  }
+  if (config.key_backend == "pkcs11") {
+    if (!pin.has_value()) {
+      return util::InvalidArgumentError("key backend 'pkcs11': a token pin is required");
+    }
+    util::Result<std::shared_ptr<const Pkcs11Module>> module =
+        Pkcs11Module::Load(config.pkcs11_module);
+    if (!module.ok()) return module.status();
+    util::Result<Pkcs11Key> key =
+        Pkcs11Key::Open(ctx, std::move(*module),
+                        Pkcs11KeyConfig{.token_label = config.pkcs11_token_label,
+                                        .key_label = config.pkcs11_key_label},
+                        *pin);
+    if (!key.ok()) return key.status();
+    return std::unique_ptr<KeyBackend>(std::make_unique<Pkcs11Key>(std::move(*key)));
+  }
+  return util::DataLossError("state database: unknown key backend '" +
+                             BoundedText(config.key_backend, 32) + "'");
+}
+
+// The time of the last stored entry (0 for an empty log), so that `now` never goes back.
+util::Result<uint64_t> LastEntryTime(const StateStore& store, uint64_t entry_count) {
+  if (entry_count == 0) return uint64_t{0};
+  util::Result<std::vector<std::vector<uint8_t>>> last = store.ReadEntries(entry_count - 1, 1);
+  if (!last.ok()) return last.status();
+  if (last->size() != 1) return util::DataLossError("state database: last audit entry missing");
+  util::Result<auditlog::Entry> entry = auditlog::Entry::Decode(last->front());
+  if (!entry.ok()) return entry.status().WithPrefix("state database: last audit entry");
+  return entry->time();
+}
+
+// A query parameter that is a decimal number: 1..20 digits, no sign, no leading zero (other
+// than "0" itself), at most 2^64 - 1. Fails with kInvalidArgument naming the parameter.
+util::Result<uint64_t> DecimalParameter(const std::map<std::string, std::string>& query,
+                                        const std::string& name) {
+  const auto found = query.find(name);
+  if (found == query.end()) {
+    return util::InvalidArgumentError("query parameter '" + name + "': missing");
+  }
+  const std::string& text = found->second;
+  const bool digits =
+      !text.empty() && text.size() <= 20 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || (text.size() > 1 && text[0] == '0')) {
+    return util::InvalidArgumentError("query parameter '" + name +
+                                      "': expected a decimal integer without sign or leading zero");
+  }
+  uint64_t value = 0;
+  for (char c : text) {
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
+      return util::InvalidArgumentError("query parameter '" + name + "': above 2^64-1");
+    }
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// OK when every parameter of `query` is one of `allowed`; kInvalidArgument naming the first
+// other one (quoted, cut; ErrorBodyFor escapes what it quotes).
+util::Status CheckQueryParameters(const std::map<std::string, std::string>& query,
+                                  std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : query) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return util::InvalidArgumentError("unknown query parameter '" + BoundedText(name, 64) + "'");
+    }
+  }
+  return util::OkStatus();
+}
+
+// What the decision entries say about an allowed request: the rules that allowed its intents,
+// distinct, in request order.
+std::string AllowingRules(const std::vector<policy::IntentDecision>& intents) {
+  std::vector<std::string_view> rules;
+  for (const policy::IntentDecision& intent : intents) {
+    if (std::find(rules.begin(), rules.end(), intent.rule) == rules.end()) {
+      rules.push_back(intent.rule);
+    }
+  }
+  std::string text;
+  for (std::string_view rule : rules) {
+    if (!text.empty()) text += ", ";
+    text += rule;
+  }
+  return text;
+}
+
+}  // namespace
+
+struct SignerService::Impl {
+  // Where a commit put its entries: the index of the first, and the head after it.
+  struct Committed {
+    uint64_t first_index = 0;
+    signerapi::AuditHead head;
+  };
+
+  Impl(std::function<uint64_t()> clock_in, std::unique_ptr<crypto::Secp256k1Context> ctx_in,
+       PinnedConfig pinned_in, signer::SignerConfig config_in,
+       crypto::Ed25519PrivateKey identity_in, std::unique_ptr<KeyBackend> backend_in,
+       StateStore store_in, LoadedState loaded, uint64_t last_time_in)
+      : clock(std::move(clock_in)),
+        ctx(std::move(ctx_in)),
+        pinned(std::move(pinned_in)),
+        config(std::move(config_in)),
+        identity(std::move(identity_in)),
+        backend(std::move(backend_in)),
+        store(std::move(store_in)),
+        state(std::move(loaded.state)),
+        log(std::move(loaded.log)),
+        head(std::move(loaded.latest_head)),
+        last_time(last_time_in) {}
+
+  // Immutable after Open.
+  const std::function<uint64_t()> clock;
+  // Heap-allocated so that its address is stable: the PKCS#11 key keeps a reference to it.
+  const std::unique_ptr<crypto::Secp256k1Context> ctx;
+  const PinnedConfig pinned;
+  const signer::SignerConfig config;
+  const crypto::Ed25519PrivateKey identity;  // Signs the tree heads.
+  const std::unique_ptr<KeyBackend> backend;
+  crypto::SystemRng rng;  // BIP340 auxiliary randomness; stateless.
+  internal::Metrics metrics;
+
+  // Serialises every request that reads or changes the state below.
+  mutable std::mutex mutex;
+  // Guarded by `mutex`. Invariant: `state`, `log` and `head` are what `store` holds: they change
+  // only after StateStore::Apply returned OK.
+  StateStore store;
+  signer::SignerState state;
+  auditlog::MerkleLog log;
+  std::optional<auditlog::SignedTreeHead> head;  // Of the whole log, after the first commit.
+  uint64_t last_time = 0;                        // The time of the last entry.
+
+  // DESIGN.md section 5: decisions see a clock that never goes back, so a clock stepped back
+  // cannot reopen a velocity window or revive an expired intent.
+  uint64_t NowLocked() const { return std::max(clock(), last_time); }
+
+  signerapi::AuditHead CurrentHeadLocked() const {
+    signerapi::AuditHead current;
+    current.tree_size = log.size();
+    current.root_hash = log.Root();
+    if (head.has_value() && head->head().size == log.size()) {
+      current.signed_tree_head = head->Encode();
+    }
+    return current;
+  }
+
+  // Appends `bodies` at `now` with `change`, signs the head of the log after them, and commits
+  // all of it in one StateStore::Apply; then (only then) updates the in-memory state and log.
+  // A pending policy whose time has come is promoted in the same commit, with a policy change
+  // entry before `bodies`. Fails with Apply's errors (kUnavailable: nothing was written) and
+  // kInternal when an entry breaks the audit log's rules.
+  util::Result<Committed> CommitLocked(uint64_t now, std::vector<auditlog::EntryBody> bodies,
+                                       signer::StateChange change) {
+    const policy::GovernanceState& governance = state.governance;
+    if (governance.pending.has_value() && governance.pending_from <= now) {
+      bodies.insert(bodies.begin(), auditlog::PolicyChangeEntry{
+                                        .old_digest = governance.active.policy().digest(),
+                                        .new_digest = governance.pending->policy().digest(),
+                                        .sequence = governance.pending->policy().fields().sequence,
+                                        .effective_time = governance.pending_from});
+      if (!change.governance.has_value()) change.governance = policy::Advance(governance, now);
+    }
+
+    std::vector<auditlog::Entry> entries;
+    for (auditlog::EntryBody& body : bodies) {
+      util::Result<auditlog::Entry> entry = auditlog::Entry::Create(now, std::move(body));
+      if (!entry.ok()) return util::InternalError("audit entry: " + entry.status().message());
+      entries.push_back(std::move(*entry));
+    }
+    // A copy, so that the log in memory stays the committed one if Apply fails.
+    auditlog::MerkleLog next = log;
+    const uint64_t first_index = next.size();
+    for (const auditlog::Entry& entry : entries) next.Append(entry.Encode());
+    auditlog::SignedTreeHead signed_head = auditlog::SignedTreeHead::Sign(
+        auditlog::TreeHead{.size = next.size(), .root = next.Root(), .time = now}, identity);
+
+    Commit commit{.entries = std::move(entries), .change = std::move(change), .head = signed_head};
+    if (util::Status applied = store.Apply(commit); !applied.ok()) return applied;
+
+    signer::ApplyChange(state, commit.change);
+    log = std::move(next);
+    head = std::move(signed_head);
+    last_time = now;
+    return Committed{.first_index = first_index, .head = CurrentHeadLocked()};
+  }
+
+  signerapi::StatusResponse StatusLocked(uint64_t now) const {
+    signerapi::StatusResponse status;
+    status.signer = config.signer_id;
+    status.wallet = pinned.wallet_id;
+    if (state.frozen()) status.freeze = state.freezes.front().freeze().digest();
+    const policy::SignedPolicy& in_force = policy::InForce(state.governance, now);
+    status.policy = {.sequence = in_force.policy().fields().sequence,
+                     .digest = in_force.policy().digest()};
+    const policy::GovernanceState& governance = state.governance;
+    if (governance.pending.has_value() && governance.pending_from > now) {
+      status.pending_policy =
+          signerapi::PendingPolicy{.sequence = governance.pending->policy().fields().sequence,
+                                   .digest = governance.pending->policy().digest(),
+                                   .activates_at = governance.pending_from};
+    }
+    status.audit = CurrentHeadLocked();
+    return status;
+  }
+
+  internal::Gauges GaugesLocked(uint64_t now) const {
+    internal::Gauges gauges;
+    gauges.frozen = state.frozen();
+    gauges.audit_tree_size = log.size();
+    const policy::Policy& in_force = policy::InForce(state.governance, now).policy();
+    gauges.policy_sequence = in_force.fields().sequence;
+    // The windows as policy::Evaluate counts them: spends at or before `now`, less than
+    // `duration` seconds old.
+    for (const policy::Window& window : in_force.fields().limits.windows) {
+      uint64_t used = 0;
+      for (const policy::Spend& spend : state.velocity.spends) {
+        if (spend.wallet != pinned.wallet_id || spend.time > now ||
+            now - spend.time >= window.duration) {
+          continue;
+        }
+        const uint64_t amount = static_cast<uint64_t>(spend.amount.sats());
+        used = amount > std::numeric_limits<uint64_t>::max() - used
+                   ? std::numeric_limits<uint64_t>::max()
+                   : used + amount;
+      }
+      gauges.windows.push_back(
+          internal::WindowGauge{.wallet = pinned.wallet_id,
+                                .duration = window.duration,
+                                .used_sats = used,
+                                .limit_sats = static_cast<uint64_t>(window.max.sats())});
+    }
+    return gauges;
+  }
+
+  // The exposition of the counters and of the gauges as of now (taking `mutex`).
+  std::string RenderMetrics() const {
+    internal::Gauges gauges;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      gauges = GaugesLocked(NowLocked());
+    }
+    return metrics.Render(gauges);
+  }
+
+  // The checks every POST shares: the body limit (413) and the content type (415).
+  std::optional<HttpReply> CheckPost(const HttpRequest& request, std::string_view what,
+                                     size_t limit) const {
+    if (request.body.size() > limit) {
+      return HttpLayerError(413, "too_large",
+                            std::string(what) + ": body of " + std::to_string(request.body.size()) +
+                                " bytes is larger than the limit of " + std::to_string(limit));
+    }
+    if (!IsJsonContentType(request.content_type)) {
+      return HttpLayerError(415, "unsupported_media_type",
+                            std::string(what) + ": content type must be application/json");
+    }
+    return std::nullopt;
+  }
+
+  HttpReply Sign(const HttpRequest& request);
+  HttpReply PolicyUpdate(const HttpRequest& request);
+  HttpReply Freeze(const HttpRequest& request);
+  HttpReply Unfreeze(const HttpRequest& request);
+  HttpReply Status(const HttpRequest& request);
+  HttpReply AuditHead(const HttpRequest& request);
+  HttpReply InclusionProof(const HttpRequest& request);
+  HttpReply ConsistencyProof(const HttpRequest& request);
+  HttpReply Entries(const HttpRequest& request);
+  HttpReply Health(const HttpRequest& request);
+  HttpReply Metrics(const HttpRequest& request);
+  HttpReply Route(const HttpRequest& request);
+};
+
+HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
+  if (std::optional<HttpReply> refused =
+          CheckPost(request, "sign request", signerapi::kMaxSignRequestSize)) {
+    return *refused;
+  }
+  // Malformed requests and bad signatures are answered here, before anything is logged.
+  util::Result<signerapi::SignRequest> decoded = signerapi::DecodeSignRequest(request.body);
+  if (!decoded.ok()) return ErrorReply(decoded.status());
+  const auto started = std::chrono::steady_clock::now();
+  const auditlog::Hash request_digest = crypto::Sha256(BodyBytes(request.body));
+  std::vector<auditlog::IntentId> intent_ids;
+  for (const policy::IntentWithApprovals& intent : decoded->intents) {
+    intent_ids.push_back(intent.intent.intent().fields().id);
+  }
+
+  std::unique_lock<std::mutex> lock(mutex);
+  const uint64_t now = NowLocked();
+  signer::SignDecision decision = signer::DecideSign(*ctx, config, state, *decoded, now);
+
+  // The decision entry, its texts cut to the audit log's bounds (the API's are the same).
+  auditlog::DecisionEntry entry;
+  entry.request_digest = request_digest;
+  entry.intent_ids = intent_ids;
+  if (decision.allowed()) {
+    entry.outcome = auditlog::Outcome::kSigned;
+    entry.rule = BoundedText(AllowingRules(decision.intents), signerapi::kMaxRuleSize);
+    entry.detail = "policy " + std::to_string(decision.policy_sequence) + " " +
+                   util::HexEncode(decision.policy_digest);
+    entry.txid = decision.transaction->txid.bytes();
+  } else {
+    const signer::SignRefusal& refusal = *decision.refusal;
+    entry.outcome = auditlog::Outcome::kRefused;
+    entry.code = refusal.code;
+    entry.rule = BoundedText(refusal.rule, signerapi::kMaxRuleSize);
+    entry.limit = BoundedText(refusal.limit, signerapi::kMaxLimitSize);
+    entry.detail = BoundedText(refusal.detail, signerapi::kMaxDetailSize);
+  }
+  std::vector<auditlog::EntryBody> bodies;
+  bodies.push_back(auditlog::SignRequestEntry{.request_digest = request_digest,
+                                              .intent_ids = std::move(intent_ids)});
+  bodies.push_back(entry);
+  util::Result<Committed> committed = CommitLocked(now, std::move(bodies), decision.change);
+  if (!committed.ok()) return ErrorReply(committed.status());
+  lock.unlock();
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics.CountDecision(decision.allowed(), entry.code, seconds);
+  // The decision entry is the last one of the commit.
+  const signerapi::AuditReceipt receipt{.index = committed->head.tree_size - 1,
+                                        .head = committed->head};
+
+  if (!decision.allowed()) {
+    const signer::SignRefusal& refusal = *decision.refusal;
+    signerapi::RefusedResult refused;
+    refused.code = entry.code;
+    if (refusal.intent_index.has_value()) refused.intent_index = *refusal.intent_index;
+    refused.rule = entry.rule;
+    refused.limit = entry.limit;
+    refused.detail = entry.detail;
+    refused.audit = receipt;
+    return JsonReply(signerapi::HttpStatusForRefusal(refused.code),
+                     signerapi::EncodeSignResponse(signerapi::SignResponse{
+                         .request_id = decoded->request_id, .result = std::move(refused)}));
+  }
+
+  // The decision is durable: sign. A failure now is a bug or a broken backend; the intents
+  // stay consumed, so a signature that might have been made is never made twice.
+  const auto failed = [&](const std::string& why) {
+    return ErrorReply(util::InternalError("sign request: allowed and logged as audit entry " +
+                                          std::to_string(receipt.index) +
+                                          ", but not signed: " + why));
+  };
+  btc::PsbtSigningKeys keys;
+  if (util::Status added = backend->AddTo(keys); !added.ok()) return failed(added.message());
+  util::Result<btc::PsbtSignResult> signed_psbt = btc::SignPsbt(
+      *ctx, std::move(decoded->psbt), keys, btc::PsbtSignOptions{.schnorr_aux_rng = &rng});
+  if (!signed_psbt.ok()) return failed(signed_psbt.status().message());
+  if (signed_psbt->signatures_added == 0) return failed("the key signs no input of the psbt");
+
+  signerapi::SignedResult result;
+  result.psbt = std::move(signed_psbt->psbt);
+  result.audit = receipt;
+  for (size_t i = 0; i < decoded->intents.size() && i < decision.intents.size(); ++i) {
+    result.intents.push_back(signerapi::IntentSummary{
+        .intent_id = decoded->intents[i].intent.intent().fields().id,
+        .rule = BoundedText(decision.intents[i].rule, signerapi::kMaxRuleSize),
+        .approvers = decision.intents[i].approvers});
+  }
+  return JsonReply(200, signerapi::EncodeSignResponse(signerapi::SignResponse{
+                            .request_id = decoded->request_id, .result = std::move(result)}));
+}
+
+HttpReply SignerService::Impl::PolicyUpdate(const HttpRequest& request) {
+  if (std::optional<HttpReply> refused =
+          CheckPost(request, "policy update request", signerapi::kMaxPolicyUpdateRequestSize)) {
+    return *refused;
+  }
+  util::Result<signerapi::PolicyUpdateRequest> decoded =
+      signerapi::DecodePolicyUpdateRequest(request.body);
+  if (!decoded.ok()) return ErrorReply(decoded.status());
+
+  std::lock_guard<std::mutex> lock(mutex);
+  const uint64_t now = NowLocked();
+  util::Result<signer::PolicyDecision> decision =
+      signer::DecidePolicy(config, state, decoded->signed_policy, now);
+  if (!decision.ok()) return ErrorReply(decision.status());
+  const policy::Policy& next = decoded->signed_policy.policy();
+  std::vector<auditlog::EntryBody> bodies;
+  bodies.push_back(auditlog::PolicyChangeEntry{
+      .old_digest = policy::InForce(state.governance, now).policy().digest(),
+      .new_digest = next.digest(),
+      .sequence = next.fields().sequence,
+      .effective_time = decision->acceptance.effective_from});
+  util::Result<Committed> committed =
+      CommitLocked(now, std::move(bodies), std::move(decision->change));
+  if (!committed.ok()) return ErrorReply(committed.status());
+  return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
+}
+
+HttpReply SignerService::Impl::Freeze(const HttpRequest& request) {
+  if (std::optional<HttpReply> refused =
+          CheckPost(request, "freeze request", signerapi::kMaxFreezeRequestSize)) {
+    return *refused;
+  }
+  util::Result<signerapi::FreezeRequest> decoded = signerapi::DecodeFreezeRequest(request.body);
+  if (!decoded.ok()) return ErrorReply(decoded.status());
+
+  std::lock_guard<std::mutex> lock(mutex);
+  const uint64_t now = NowLocked();
+  util::Result<signer::StateChange> change =
+      signer::DecideFreeze(config, state, decoded->freeze, now);
+  if (!change.ok()) return ErrorReply(change.status());
+  // A freeze already in force changes nothing and is not logged again.
+  if (!change->empty()) {
+    std::vector<auditlog::EntryBody> bodies;
+    bodies.push_back(auditlog::FreezeEntry{.reason = decoded->freeze.freeze().fields().reason});
+    util::Result<Committed> committed = CommitLocked(now, std::move(bodies), std::move(*change));
+    if (!committed.ok()) return ErrorReply(committed.status());
+  }
+  return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
+}
+
+HttpReply SignerService::Impl::Unfreeze(const HttpRequest& request) {
+  if (std::optional<HttpReply> refused =
+          CheckPost(request, "unfreeze request", signerapi::kMaxUnfreezeRequestSize)) {
+    return *refused;
+  }
+  util::Result<signerapi::UnfreezeRequest> decoded = signerapi::DecodeUnfreezeRequest(request.body);
+  if (!decoded.ok()) return ErrorReply(decoded.status());
+
+  std::lock_guard<std::mutex> lock(mutex);
+  const uint64_t now = NowLocked();
+  util::Result<signer::StateChange> change =
+      signer::DecideUnfreeze(config, state, decoded->unfreeze, now);
+  if (!change.ok()) return ErrorReply(change.status());
+  const signerapi::Unfreeze& unfreeze = decoded->unfreeze.unfreeze();
+  std::vector<auditlog::EntryBody> bodies;
+  bodies.push_back(auditlog::UnfreezeEntry{.reason = unfreeze.fields().reason,
+                                           .authorization_digest = unfreeze.digest()});
+  util::Result<Committed> committed = CommitLocked(now, std::move(bodies), std::move(*change));
+  if (!committed.ok()) return ErrorReply(committed.status());
+  return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
+}
+
+HttpReply SignerService::Impl::Status(const HttpRequest& request) {
+  if (util::Status checked = CheckQueryParameters(request.query, {}); !checked.ok()) {
+    return ErrorReply(checked);
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(NowLocked())));
+}
+
+HttpReply SignerService::Impl::AuditHead(const HttpRequest& request) {
+  if (util::Status checked = CheckQueryParameters(request.query, {}); !checked.ok()) {
+    return ErrorReply(checked);
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  return JsonReply(200, signerapi::EncodeAuditHead(CurrentHeadLocked()));
+}
+
+HttpReply SignerService::Impl::InclusionProof(const HttpRequest& request) {
+  if (util::Status checked = CheckQueryParameters(request.query, {"index", "size"});
+      !checked.ok()) {
+    return ErrorReply(checked);
+  }
+  util::Result<uint64_t> index = DecimalParameter(request.query, "index");
+  if (!index.ok()) return ErrorReply(index.status());
+  util::Result<uint64_t> size = DecimalParameter(request.query, "size");
+  if (!size.ok()) return ErrorReply(size.status());
+  if (*index >= *size) {
+    return ErrorReply(util::InvalidArgumentError("query parameter 'index': must be below 'size'"));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  if (*size > log.size()) {
+    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                          " entries, not " + std::to_string(*size)));
+  }
+  util::Result<std::vector<auditlog::Hash>> proof = log.InclusionProof(*index, *size);
+  if (!proof.ok()) return ErrorReply(util::InternalError(proof.status().message()));
+  return JsonReply(200, signerapi::EncodeInclusionProof(signerapi::InclusionProofResponse{
+                            .index = *index, .tree_size = *size, .hashes = std::move(*proof)}));
+}
+
+HttpReply SignerService::Impl::ConsistencyProof(const HttpRequest& request) {
+  if (util::Status checked = CheckQueryParameters(request.query, {"from", "to"}); !checked.ok()) {
+    return ErrorReply(checked);
+  }
+  util::Result<uint64_t> from = DecimalParameter(request.query, "from");
+  if (!from.ok()) return ErrorReply(from.status());
+  util::Result<uint64_t> to = DecimalParameter(request.query, "to");
+  if (!to.ok()) return ErrorReply(to.status());
+  if (*from == 0 || *from > *to) {
+    return ErrorReply(util::InvalidArgumentError("query parameters: expected 0 < 'from' <= 'to'"));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  if (*to > log.size()) {
+    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                          " entries, not " + std::to_string(*to)));
+  }
+  util::Result<std::vector<auditlog::Hash>> proof = log.ConsistencyProof(*from, *to);
+  if (!proof.ok()) return ErrorReply(util::InternalError(proof.status().message()));
+  return JsonReply(200, signerapi::EncodeConsistencyProof(signerapi::ConsistencyProofResponse{
+                            .from = *from, .to = *to, .hashes = std::move(*proof)}));
+}
+
+HttpReply SignerService::Impl::Entries(const HttpRequest& request) {
+  if (util::Status checked = CheckQueryParameters(request.query, {"from", "count"});
+      !checked.ok()) {
+    return ErrorReply(checked);
+  }
+  util::Result<uint64_t> from = DecimalParameter(request.query, "from");
+  if (!from.ok()) return ErrorReply(from.status());
+  util::Result<uint64_t> count = DecimalParameter(request.query, "count");
+  if (!count.ok()) return ErrorReply(count.status());
+  if (*count == 0 || *count > signerapi::kMaxEntriesPerPage) {
+    return ErrorReply(util::InvalidArgumentError("query parameter 'count': must be 1.." +
+                                                 std::to_string(signerapi::kMaxEntriesPerPage)));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  if (*from >= log.size()) {
+    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                          " entries; none at index " + std::to_string(*from)));
+  }
+  util::Result<std::vector<std::vector<uint8_t>>> entries = store.ReadEntries(*from, *count);
+  if (!entries.ok()) return ErrorReply(entries.status());
+  return JsonReply(200, signerapi::EncodeEntries(signerapi::EntriesResponse{
+                            .from = *from, .entries = std::move(*entries)}));
+}
+
+HttpReply SignerService::Impl::Health(const HttpRequest&) {
+  // The service exists only with its store, log and key open, and a failed commit leaves the
+  // state in memory as committed: an open service can always decide.
+  HttpReply reply;
+  reply.content_type = "text/plain";
+  reply.body = "ok\n";
+  return reply;
+}
+
+HttpReply SignerService::Impl::Metrics(const HttpRequest&) {
+  HttpReply reply;
+  reply.content_type = std::string(kMetricsContentType);
+  reply.body = RenderMetrics();
+  return reply;
+}
+
+HttpReply SignerService::Impl::Route(const HttpRequest& request) {
+  struct Endpoint {
+    std::string_view path;
+    std::string_view method;
+    HttpReply (Impl::*handler)(const HttpRequest&);
+  };
+  static constexpr Endpoint kRoutes[] = {
+      {"/v1/sign", "POST", &Impl::Sign},
+      {"/v1/policy", "POST", &Impl::PolicyUpdate},
+      {"/v1/freeze", "POST", &Impl::Freeze},
+      {"/v1/unfreeze", "POST", &Impl::Unfreeze},
+      {"/v1/status", "GET", &Impl::Status},
+      {"/v1/audit/head", "GET", &Impl::AuditHead},
+      {"/v1/audit/proof/inclusion", "GET", &Impl::InclusionProof},
+      {"/v1/audit/proof/consistency", "GET", &Impl::ConsistencyProof},
+      {"/v1/audit/entries", "GET", &Impl::Entries},
+      {"/healthz", "GET", &Impl::Health},
+      {"/metrics", "GET", &Impl::Metrics},
+  };
+  static_assert(std::size(kRoutes) == internal::kEndpoints.size());
+  for (const Endpoint& endpoint : kRoutes) {
+    if (endpoint.path != request.path) continue;
+    if (endpoint.method != request.method) {
+      HttpReply reply = HttpLayerError(405, "method_not_allowed",
+                                       "method not allowed; use " + std::string(endpoint.method));
+      reply.headers["Allow"] = std::string(endpoint.method);
+      return reply;
+    }
+    return (this->*endpoint.handler)(request);
+  }
+  return ErrorReply(
+      util::NotFoundError("no endpoint at path '" + BoundedText(request.path, 128) + "'"));
+}
+
+util::Result<std::unique_ptr<SignerService>> SignerService::Open(ServiceOptions options) {
+  std::function<uint64_t()> clock =
+      options.clock ? std::move(options.clock) : std::function<uint64_t()>(SystemClock);
+  crypto::SystemRng rng;
+  auto ctx = std::make_unique<crypto::Secp256k1Context>(crypto::Secp256k1Context::Create(rng));
+  const std::string& dir = options.dir;
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return util::NotFoundError("state directory " + dir + ": not found");
+  }
+
+  util::Result<StateStore> store = StateStore::Open(dir + "/" + std::string(kStateDatabaseFile));
+  if (!store.ok()) return store.status();
+  util::Result<LoadedState> loaded = store->Load();
+  if (!loaded.ok()) return loaded.status();
+  const PinnedConfig& pinned = loaded->config;
+
+  util::Result<crypto::Ed25519PrivateKey> identity =
+      OpenIdentityKey(dir + "/" + std::string(kIdentityKeyFile), options.passphrase);
+  if (!identity.ok()) return identity.status();
+  if (identity->public_key() != pinned.identity_public_key) {
+    return util::FailedPreconditionError("identity key file " + dir + "/" +
+                                         std::string(kIdentityKeyFile) +
+                                         ": not the identity key pinned in the state database");
+  }
+
+  util::Result<std::unique_ptr<KeyBackend>> backend =
+      OpenKeyBackend(*ctx, dir, pinned, options.passphrase, options.pin);
+  if (!backend.ok()) return backend.status();
+  util::Result<btc::Descriptor> descriptor =
+      btc::Descriptor::Parse(*ctx, pinned.descriptor, pinned.network);
+  if (!descriptor.ok()) return descriptor.status().WithPrefix("pinned wallet descriptor");
+  if (!DescriptorNamesKey(descriptor->ToString(), (*backend)->descriptor_key())) {
+    return util::FailedPreconditionError("key backend '" + std::string((*backend)->kind()) +
+                                         "': key " + (*backend)->descriptor_key() +
+                                         " is not a key of the pinned wallet descriptor");
+  }
+  util::Result<signer::WalletConfig> wallet =
+      signer::WalletConfig::Create(*ctx, pinned.wallet_id, pinned.network, std::move(*descriptor),
+                                   pinned.receive_index_max, pinned.change_index_max);
+  if (!wallet.ok()) return wallet.status().WithPrefix("pinned wallet");
+  util::Result<bool> taproot = WalletUsesTaproot(*ctx, *wallet);
+  if (!taproot.ok()) return taproot.status().WithPrefix("pinned wallet");
+  if (util::Status supported = CheckBackendSupportsWallet(**backend, *taproot); !supported.ok()) {
+    return supported;
+  }
+
+  util::Result<uint64_t> count = store->EntryCount();
+  if (!count.ok()) return count.status();
+  util::Result<uint64_t> last_time = LastEntryTime(*store, *count);
+  if (!last_time.ok()) return last_time.status();
+
+  signer::SignerConfig config{.signer_id = policy::Ed25519KeyId(pinned.identity_public_key),
+                              .wallet = std::move(*wallet),
+                              .watchers = pinned.watchers};
+  PinnedConfig pinned_copy = pinned;
+  auto impl = std::make_unique<Impl>(std::move(clock), std::move(ctx), std::move(pinned_copy),
+                                     std::move(config), std::move(*identity), std::move(*backend),
+                                     std::move(*store), std::move(*loaded), *last_time);
+
+  // The start-up entry, with the head that covers it.
+  {
+    std::lock_guard<std::mutex> lock(impl->mutex);
+    const uint64_t now = impl->NowLocked();
+    const policy::SignedPolicy& in_force = policy::InForce(impl->state.governance, now);
+    std::vector<auditlog::EntryBody> bodies;
+    bodies.push_back(
+        auditlog::StartupEntry{.software = std::string(kSignerSoftware),
+                               .head_key = impl->identity.public_key(),
+                               .policy_digest = in_force.policy().digest(),
+                               .policy_sequence = in_force.policy().fields().sequence});
+    util::Result<Impl::Committed> committed =
+        impl->CommitLocked(now, std::move(bodies), signer::StateChange{});
+    if (!committed.ok()) return committed.status();
+  }
+  return std::unique_ptr<SignerService>(new SignerService(std::move(impl)));
+}
+
+SignerService::SignerService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SignerService::~SignerService() = default;
+
+HttpReply SignerService::Handle(const HttpRequest& request) {
+  HttpReply reply = impl_->Route(request);
+  impl_->metrics.CountRequest(request.path, reply.status);
+  return reply;
+}
+
+std::string SignerService::MetricsText() const { return impl_->RenderMetrics(); }
+
+void SignerService::CountRequest(const std::string& endpoint, int status) {
+  impl_->metrics.CountRequest(endpoint, status);
+}
+
+}  // namespace kinko::signerd
