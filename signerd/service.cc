@@ -1,6 +1,7 @@
 #include "signerd/service.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,7 @@
 #include "signerd/pkcs11_key.h"
 #include "signerd/setup.h"
 #include "signerd/state_store.h"
+#include "util/check.h"
 #include "util/hex.h"
 
 namespace kinko::signerd {
@@ -134,14 +136,17 @@ std::string NormalizeOrigins(std::string_view text) {
 }
 
 // True when the descriptor `descriptor` names `key` (a KEY expression without derivation
-// suffix) as one of its keys: `key` appears after "(" or "," and before "/", "," or ")".
+// suffix) as one of its keys: `key` appears after "(", "," or an origin's "]", and before "/",
+// "," or ")".
 bool DescriptorNamesKey(std::string_view descriptor, std::string_view key) {
   const std::string text = NormalizeOrigins(descriptor);
   const std::string wanted = NormalizeOrigins(key);
   if (wanted.empty()) return false;
   for (size_t at = text.find(wanted); at != std::string::npos; at = text.find(wanted, at + 1)) {
     const size_t end = at + wanted.size();
-    const bool starts = at > 0 && (text[at - 1] == '(' || text[at - 1] == ',');
+    // A key without origin (a PKCS#11 key) may be written with one in the descriptor.
+    const bool starts =
+        at > 0 && (text[at - 1] == '(' || text[at - 1] == ',' || text[at - 1] == ']');
     const bool ends =
         end < text.size() && (text[end] == '/' || text[end] == ',' || text[end] == ')');
     if (starts && ends) return true;
@@ -267,6 +272,65 @@ std::string AllowingRules(const std::vector<policy::IntentDecision>& intents) {
   return text;
 }
 
+// RFC 6962 section 2.1: the root of the tree of `log`'s leaves followed by `leaf_hashes`, without
+// changing `log`.
+//
+// MTH splits a tree at the largest power of two below its size, so the tree of n leaves is
+// made of the perfect subtrees whose sizes are the bits of n, largest (leftmost) first: its
+// "frontier" F_1..F_m, and MTH = H(F_1, H(F_2, ... H(F_m-1, F_m))). The audit path of the last
+// leaf (n - 1) is, bottom-up, its k = countr_zero(n) siblings inside F_m, then F_m-1, ..., F_1.
+// Appending a leaf is adding 1 to n in binary: equal-sized subtrees at the end merge.
+util::Result<auditlog::Hash> RootAfterAppending(const auditlog::MerkleLog& log,
+                                                std::span<const auditlog::Hash> leaf_hashes) {
+  struct Subtree {
+    auditlog::Hash hash;
+    uint64_t size;
+  };
+  std::vector<Subtree> frontier;
+  const uint64_t n = log.size();
+  if (n > 0) {
+    util::Result<std::vector<auditlog::Hash>> path = log.InclusionProof(n - 1, n);
+    if (!path.ok()) return path.status();
+    util::Result<auditlog::Hash> last = log.LeafHash(n - 1);
+    if (!last.ok()) return last.status();
+    const size_t inside = static_cast<size_t>(std::countr_zero(n));
+    if (path->size() != inside + static_cast<size_t>(std::popcount(n)) - 1) {
+      return util::InternalError("audit path of the last leaf has an unexpected length");
+    }
+    // F_m: the last leaf is the rightmost leaf of its subtree, so every sibling is on the left.
+    auditlog::Hash last_subtree = *last;
+    for (size_t i = 0; i < inside; ++i) {
+      last_subtree = auditlog::HashChildren((*path)[i], last_subtree);
+    }
+    // F_1..F_m-1 are the rest of the path, smallest first; their sizes are the bits of n above
+    // the lowest, largest first.
+    uint64_t bits = n & (n - 1);
+    std::vector<uint64_t> sizes;
+    for (; bits != 0; bits &= bits - 1) sizes.push_back(bits & (~bits + 1));
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      frontier.push_back(
+          Subtree{.hash = (*path)[path->size() - 1 - i], .size = sizes[sizes.size() - 1 - i]});
+    }
+    frontier.push_back(Subtree{.hash = last_subtree, .size = uint64_t{1} << inside});
+  }
+  for (const auditlog::Hash& leaf_hash : leaf_hashes) {
+    frontier.push_back(Subtree{.hash = leaf_hash, .size = 1});
+    while (frontier.size() >= 2 &&
+           frontier[frontier.size() - 1].size == frontier[frontier.size() - 2].size) {
+      const Subtree right = frontier.back();
+      frontier.pop_back();
+      frontier.back() = Subtree{.hash = auditlog::HashChildren(frontier.back().hash, right.hash),
+                                .size = 2 * right.size};
+    }
+  }
+  if (frontier.empty()) return auditlog::EmptyRoot();
+  auditlog::Hash root = frontier.back().hash;
+  for (size_t i = frontier.size() - 1; i > 0; --i) {
+    root = auditlog::HashChildren(frontier[i - 1].hash, root);
+  }
+  return root;
+}
+
 }  // namespace
 
 struct SignerService::Impl {
@@ -350,18 +414,24 @@ struct SignerService::Impl {
       if (!entry.ok()) return util::InternalError("audit entry: " + entry.status().message());
       entries.push_back(std::move(*entry));
     }
-    // A copy, so that the log in memory stays the committed one if Apply fails.
-    auditlog::MerkleLog next = log;
-    const uint64_t first_index = next.size();
-    for (const auditlog::Entry& entry : entries) next.Append(entry.Encode());
+    // The root after the append, computed without changing `log`, which stays the committed
+    // one if Apply fails (copying the log instead costs O(n): 8 ms at 100000 entries).
+    std::vector<auditlog::Hash> leaf_hashes;
+    for (const auditlog::Entry& entry : entries) leaf_hashes.push_back(entry.LeafHash());
+    util::Result<auditlog::Hash> root = RootAfterAppending(log, leaf_hashes);
+    if (!root.ok()) return util::InternalError("audit log: " + root.status().message());
+    const uint64_t first_index = log.size();
     auditlog::SignedTreeHead signed_head = auditlog::SignedTreeHead::Sign(
-        auditlog::TreeHead{.size = next.size(), .root = next.Root(), .time = now}, identity);
+        auditlog::TreeHead{.size = first_index + entries.size(), .root = *root, .time = now},
+        identity);
 
     Commit commit{.entries = std::move(entries), .change = std::move(change), .head = signed_head};
     if (util::Status applied = store.Apply(commit); !applied.ok()) return applied;
 
     signer::ApplyChange(state, commit.change);
-    log = std::move(next);
+    for (const auditlog::Hash& leaf_hash : leaf_hashes) log.AppendLeafHash(leaf_hash);
+    // Invariant: the committed head is the head of the log in memory.
+    CHECK(log.Root() == signed_head.head().root);
     head = std::move(signed_head);
     last_time = now;
     return Committed{.first_index = first_index, .head = CurrentHeadLocked()};
@@ -478,6 +548,8 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
   entry.request_digest = request_digest;
   entry.intent_ids = intent_ids;
   if (decision.allowed()) {
+    // DecideSign's contract: an allowed decision carries the checked transaction.
+    CHECK(decision.transaction.has_value());
     entry.outcome = auditlog::Outcome::kSigned;
     entry.rule = BoundedText(AllowingRules(decision.intents), signerapi::kMaxRuleSize);
     entry.detail = "policy " + std::to_string(decision.policy_sequence) + " " +
