@@ -59,9 +59,10 @@ class Deployment final {
     std::string keys;
     for (size_t i = 0; i < signers; ++i) {
       const std::string dir = root + "/signer-" + std::to_string(i + 1);
-      signerd::KeygenOptions options{.dir = dir,
-                                     .network = kFixtureNetwork,
-                                     .kdf = {.passes = 1, .memory_kib = crypto::kKdfMinMemoryKib}};
+      signerd::KeygenOptions options;
+      options.dir = dir;
+      options.network = kFixtureNetwork;
+      options.kdf = {.passes = 1, .memory_kib = crypto::kKdfMinMemoryKib};
       util::Result<signerd::KeygenResult> key =
           signerd::Keygen(TestContext(), options, passphrase, std::nullopt, rng);
       if (!key.ok()) return key.status().WithPrefix("keygen " + dir);
