@@ -30,6 +30,8 @@ std::string BoundedDetail(std::string detail) {
   return detail;
 }
 
+// `decision` refused: a refused decision carries no transaction, no intent decisions and no
+// change (signer/decide.h), only the policy that decided and the refusal.
 SignDecision Refuse(SignDecision decision, std::string_view code,
                     std::optional<size_t> intent_index, std::string rule, std::string limit,
                     std::string detail) {
@@ -156,9 +158,9 @@ SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig&
   return decision;
 }
 
-util::Result<PolicyDecision> DecidePolicy(const SignerConfig& config, const SignerState& state,
+// The governance state alone names who may change the policy: the configuration is not used.
+util::Result<PolicyDecision> DecidePolicy(const SignerConfig& /*config*/, const SignerState& state,
                                           const policy::SignedPolicy& next, uint64_t now) {
-  static_cast<void>(config);  // The governance state alone names who may change the policy.
   const policy::GovernanceState current = policy::Advance(state.governance, now);
   const policy::Digest& digest = next.policy().digest();
   if (current.active.policy().digest() == digest) {
@@ -202,9 +204,10 @@ util::Result<StateChange> DecideFreeze(const SignerConfig& config, const SignerS
   return change;
 }
 
-util::Result<StateChange> DecideUnfreeze(const SignerConfig& config, const SignerState& state,
+// The configuration is not used: the freeze an unfreeze lifts was checked against this signer's
+// scope when it was applied, and the unfreeze must carry the same scope.
+util::Result<StateChange> DecideUnfreeze(const SignerConfig& /*config*/, const SignerState& state,
                                          const signerapi::SignedUnfreeze& unfreeze, uint64_t now) {
-  static_cast<void>(config);  // The freeze it lifts was checked against this signer's scope.
   const policy::Policy& policy = policy::InForce(state.governance, now).policy();
   const uint32_t threshold = policy.fields().governance.threshold;
   const std::vector<policy::KeyId> counted = AdminSigners(policy, unfreeze.signers());

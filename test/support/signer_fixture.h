@@ -9,8 +9,9 @@
 // intents; SignWithWalletKey() and FinalizeAndVerify() the cosigners and the network.
 //
 // Failures of the library calls made here are programmer errors in a test: the functions abort
-// (Result::value()) rather than return them, except BuildPsbt's updater and FinalizeAndVerify,
-// whose failures a test may want to look at.
+// (Result::value()) rather than return them, except SignWithWalletKey and FinalizeAndVerify,
+// whose failures a test may want to look at. A test that needs a failing Create or Parse calls
+// it directly.
 //
 // Thread-safe: pure functions; TestContext() is created once (thread-safe static).
 #ifndef KINKO_TEST_SUPPORT_SIGNER_FIXTURE_H_
@@ -46,7 +47,6 @@
 #include "policy/policy.h"
 #include "signer/decide.h"
 #include "signer/transaction_check.h"
-#include "util/hex.h"
 #include "util/result.h"
 #include "util/status.h"
 
@@ -194,6 +194,15 @@ inline policy::GovernanceState InstallPolicy(const Actors& actors, policy::Signe
   return policy::Install(std::move(policy), admins, 2, now).value();
 }
 
+// A signer's state with `governance` and nothing else: not frozen, nothing consumed or spent.
+inline signer::SignerState MakeSignerState(policy::GovernanceState governance) {
+  return signer::SignerState{.governance = std::move(governance),
+                             .consumed = {},
+                             .velocity = {},
+                             .freezes = {},
+                             .lifted_freezes = {}};
+}
+
 // One output of an intent: an address on the intent's network and an amount in satoshi.
 struct OutputSpec {
   std::string address;
@@ -310,6 +319,7 @@ struct PsbtOptions {
   // One input per amount, spending the wallet's receive address at index 0, 1, ... Empty: one
   // input of the intents' total + fee + 100000 sat.
   std::vector<int64_t> input_sats = {};
+  // Within the default ceiling of MakeIntent (max_fee 10000 sat) at any size.
   int64_t fee_sats = 2'000;
   // The change output (whatever the inputs leave after the intents and the fee) goes to the
   // change branch at this index; no change output when nothing is left.
