@@ -48,10 +48,12 @@ constexpr int kBusyTimeoutMs = 5000;
 // SignedFreeze::Encode, Entry::Encode, SignedTreeHead::Encode), so that Load re-verifies them
 // with their own decoders.
 constexpr const char* kSchema = R"sql(
+-- One row ('application', 'kinko-signer'): Open refuses a database without it.
 CREATE TABLE meta (
   key TEXT PRIMARY KEY NOT NULL,
   value TEXT NOT NULL
 ) STRICT;
+-- One row: the PinnedConfig. Key id lists are 32-byte ids concatenated, sorted.
 CREATE TABLE config (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   wallet_id TEXT NOT NULL,
@@ -70,6 +72,8 @@ CREATE TABLE config (
   pkcs11_key_label TEXT NOT NULL,
   created_at INTEGER NOT NULL
 ) STRICT;
+-- Every accepted policy. effective_from: when the active one took effect, when the pending one
+-- will; a superseded one keeps its last value.
 CREATE TABLE policies (
   digest BLOB PRIMARY KEY NOT NULL,
   sequence INTEGER NOT NULL,
@@ -77,6 +81,7 @@ CREATE TABLE policies (
   status TEXT NOT NULL CHECK (status IN ('active', 'pending', 'superseded')),
   effective_from INTEGER NOT NULL
 ) STRICT;
+-- One row: with policies, the policy::GovernanceState.
 CREATE TABLE governance (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   active_digest BLOB NOT NULL REFERENCES policies (digest),
@@ -84,26 +89,31 @@ CREATE TABLE governance (
   pending_digest BLOB REFERENCES policies (digest),
   pending_from INTEGER NOT NULL
 ) STRICT;
+-- Every intent id that a signed decision consumed.
 CREATE TABLE consumed_intents (
   id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 16)
 ) STRICT, WITHOUT ROWID;
+-- The velocity ledger, in the order of the spends (id), amounts in satoshi.
 CREATE TABLE spends (
   id INTEGER PRIMARY KEY,
   wallet TEXT NOT NULL,
   time INTEGER NOT NULL,
   amount INTEGER NOT NULL CHECK (amount >= 0)
 ) STRICT;
+-- Every freeze applied, in order (position), in force or lifted.
 CREATE TABLE freezes (
   digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
   position INTEGER NOT NULL UNIQUE,
   signed_freeze BLOB NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('in_force', 'lifted'))
 ) STRICT;
+-- The audit log: entry idx is leaf idx; leaf_hash = HashLeaf(entry).
 CREATE TABLE audit_entries (
   idx INTEGER PRIMARY KEY CHECK (idx >= 0),
   entry BLOB NOT NULL,
   leaf_hash BLOB NOT NULL CHECK (length(leaf_hash) = 32)
 ) STRICT;
+-- Every signed tree head, one per log size.
 CREATE TABLE tree_heads (
   tree_size INTEGER PRIMARY KEY CHECK (tree_size >= 0),
   signed_head BLOB NOT NULL
