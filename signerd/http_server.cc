@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -98,7 +99,10 @@ struct HttpServer::Impl {
     for (const auto& [name, value] : req.params) {
       // A repeated parameter would have two meanings; the service sees each name once.
       if (!request.query.emplace(name, value).second) {
-        SetErrorReply(res, 400, "invalid_argument", "query parameter repeated");
+        // ErrorBodyFor writes the name's unprintable bytes as \xNN.
+        const signerapi::ErrorBody error = signerapi::ErrorBodyFor(
+            util::InvalidArgumentError("query parameter '" + name.substr(0, 64) + "' is repeated"));
+        SetErrorReply(res, 400, error.code, error.message);
         service->CountRequest(req.path, res.status);
         return;
       }
@@ -137,6 +141,12 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(SignerService& serv
     impl->server = std::move(server);
   }
   httplib::Server& server = *impl->server;
+  // SO_REUSEADDR only: the library's default also sets SO_REUSEPORT, which would let a second
+  // process bind the same port and take a share of the connections.
+  server.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.set_payload_max_length(kMaxBodySize);
   server.set_read_timeout(kTimeoutSeconds, 0);
   server.set_write_timeout(kTimeoutSeconds, 0);

@@ -179,8 +179,9 @@ util::Result<BackendRecord> DecodeBackendRecord(const std::string& path,
   if (!json.is_object()) return bad("not a json object");
   const auto text = [&](const char* name) -> util::Result<std::string> {
     const auto it = json.find(name);
-    if (it == json.end() || !it->is_string())
+    if (it == json.end() || !it->is_string()) {
       return bad(std::string("missing text '") + name + "'");
+    }
     return it->get<std::string>();
   };
   BackendRecord record;
@@ -195,8 +196,9 @@ util::Result<BackendRecord> DecodeBackendRecord(const std::string& path,
   if (record.key_backend == "file") {
     util::Result<std::string> key_file = text("key_file");
     if (!key_file.ok()) return key_file.status();
-    if (*key_file != kSigningKeyFile)
+    if (*key_file != kSigningKeyFile) {
       return bad("key_file must be '" + std::string(kSigningKeyFile) + "'");
+    }
   } else if (record.key_backend == "pkcs11") {
     util::Result<std::string> module = text("pkcs11_module");
     if (!module.ok()) return module.status();
@@ -220,19 +222,17 @@ btc::KeyPath DefaultAccountPath(btc::Network network) {
   return btc::KeyPath{.steps = {48 | kHardened, coin | kHardened, 0 | kHardened, 2 | kHardened}};
 }
 
-// An opened wallet key: the backend, and the module a PKCS#11 key needs alive.
-struct OpenedBackend {
-  std::unique_ptr<KeyBackend> backend;
-};
-
-util::Result<OpenedBackend> OpenBackend(const crypto::Secp256k1Context& ctx, const std::string& dir,
-                                        const BackendRecord& record,
-                                        const crypto::SecretBytes& passphrase,
-                                        const std::optional<TokenPin>& pin) {
+// The wallet key that keygen recorded in `record`, opened (a PKCS#11 key keeps its module
+// loaded while it lives).
+util::Result<std::unique_ptr<KeyBackend>> OpenBackend(const crypto::Secp256k1Context& ctx,
+                                                      const std::string& dir,
+                                                      const BackendRecord& record,
+                                                      const crypto::SecretBytes& passphrase,
+                                                      const std::optional<TokenPin>& pin) {
   if (record.key_backend == "file") {
     util::Result<FileKey> key = FileKey::Open(ctx, Join(dir, kSigningKeyFile), passphrase);
     if (!key.ok()) return key.status();
-    return OpenedBackend{std::make_unique<FileKey>(std::move(*key))};
+    return std::unique_ptr<KeyBackend>(std::make_unique<FileKey>(std::move(*key)));
   }
   if (!pin) return util::InvalidArgumentError("key backend 'pkcs11': a PIN is required");
   util::Result<std::shared_ptr<const Pkcs11Module>> module =
@@ -244,7 +244,7 @@ util::Result<OpenedBackend> OpenBackend(const crypto::Secp256k1Context& ctx, con
                                       .key_label = record.pkcs11_key_label},
                       *pin);
   if (!key.ok()) return key.status();
-  return OpenedBackend{std::make_unique<Pkcs11Key>(std::move(*key))};
+  return std::unique_ptr<KeyBackend>(std::make_unique<Pkcs11Key>(std::move(*key)));
 }
 
 bool IsKeyCharacter(char c) {
@@ -407,7 +407,8 @@ util::Result<KeygenResult> Init(const crypto::Secp256k1Context& ctx, const InitO
   if (!record.ok()) return record.status();
   util::Result<crypto::Ed25519PrivateKey> identity = OpenIdentityKey(options.dir, passphrase);
   if (!identity.ok()) return identity.status();
-  util::Result<OpenedBackend> backend = OpenBackend(ctx, options.dir, *record, passphrase, pin);
+  util::Result<std::unique_ptr<KeyBackend>> backend =
+      OpenBackend(ctx, options.dir, *record, passphrase, pin);
   if (!backend.ok()) return backend.status();
 
   // The wallet, on the keys' network, with this signer's key in it.
@@ -419,12 +420,12 @@ util::Result<KeygenResult> Init(const crypto::Secp256k1Context& ctx, const InitO
       signer::WalletConfig::Create(ctx, options.wallet_id, record->network, std::move(*descriptor),
                                    options.receive_index_max, options.change_index_max);
   if (!wallet.ok()) return wallet.status().WithPrefix("wallet");
-  const std::string descriptor_key = backend->backend->descriptor_key();
+  const std::string descriptor_key = (*backend)->descriptor_key();
   if (!DescriptorNamesKey(descriptor_text, descriptor_key)) {
     return util::InvalidArgumentError("wallet descriptor does not contain this signer's key " +
                                       descriptor_key);
   }
-  if (util::Status s = CheckBackendSupportsWallet(*backend->backend, UsesTaproot(descriptor_text));
+  if (util::Status s = CheckBackendSupportsWallet(**backend, UsesTaproot(descriptor_text));
       !s.ok()) {
     return s;
   }
