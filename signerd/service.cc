@@ -306,7 +306,7 @@ util::Result<auditlog::Hash> RootAfterAppending(const auditlog::MerkleLog& log,
     // the lowest, largest first.
     uint64_t bits = n & (n - 1);
     std::vector<uint64_t> sizes;
-    for (; bits != 0; bits &= bits - 1) sizes.push_back(bits & (~bits + 1));
+    for (; bits != 0; bits &= bits - 1) sizes.push_back(bits & (~bits + 1));  // Lowest bit.
     for (size_t i = 0; i < sizes.size(); ++i) {
       frontier.push_back(
           Subtree{.hash = (*path)[path->size() - 1 - i], .size = sizes[sizes.size() - 1 - i]});
@@ -334,12 +334,6 @@ util::Result<auditlog::Hash> RootAfterAppending(const auditlog::MerkleLog& log,
 }  // namespace
 
 struct SignerService::Impl {
-  // Where a commit put its entries: the index of the first, and the head after it.
-  struct Committed {
-    uint64_t first_index = 0;
-    signerapi::AuditHead head;
-  };
-
   Impl(std::function<uint64_t()> clock_in, std::unique_ptr<crypto::Secp256k1Context> ctx_in,
        PinnedConfig pinned_in, signer::SignerConfig config_in,
        crypto::Ed25519PrivateKey identity_in, std::unique_ptr<KeyBackend> backend_in,
@@ -393,11 +387,13 @@ struct SignerService::Impl {
 
   // Appends `bodies` at `now` with `change`, signs the head of the log after them, and commits
   // all of it in one StateStore::Apply; then (only then) updates the in-memory state and log.
+  // Returns the head after the commit (its last entry is the last of `bodies`).
   // A pending policy whose time has come is promoted in the same commit, with a policy change
   // entry before `bodies`. Fails with Apply's errors (kUnavailable: nothing was written) and
   // kInternal when an entry breaks the audit log's rules.
-  util::Result<Committed> CommitLocked(uint64_t now, std::vector<auditlog::EntryBody> bodies,
-                                       signer::StateChange change) {
+  util::Result<signerapi::AuditHead> CommitLocked(uint64_t now,
+                                                  std::vector<auditlog::EntryBody> bodies,
+                                                  signer::StateChange change) {
     const policy::GovernanceState& governance = state.governance;
     if (governance.pending.has_value() && governance.pending_from <= now) {
       bodies.insert(bodies.begin(), auditlog::PolicyChangeEntry{
@@ -426,7 +422,14 @@ struct SignerService::Impl {
         identity);
 
     Commit commit{.entries = std::move(entries), .change = std::move(change), .head = signed_head};
-    if (util::Status applied = store.Apply(commit); !applied.ok()) return applied;
+    if (util::Status applied = store.Apply(commit); !applied.ok()) {
+      // Apply's kInvalidArgument means a head that does not fit the log: a bug here, which
+      // must not reach the client as a 400.
+      if (applied.code() == util::StatusCode::kInvalidArgument) {
+        return util::InternalError("state store: " + applied.message());
+      }
+      return applied;
+    }
 
     signer::ApplyChange(state, commit.change);
     for (const auditlog::Hash& leaf_hash : leaf_hashes) log.AppendLeafHash(leaf_hash);
@@ -434,7 +437,7 @@ struct SignerService::Impl {
     CHECK(log.Root() == signed_head.head().root);
     head = std::move(signed_head);
     last_time = now;
-    return Committed{.first_index = first_index, .head = CurrentHeadLocked()};
+    return CurrentHeadLocked();
   }
 
   signerapi::StatusResponse StatusLocked(uint64_t now) const {
@@ -567,7 +570,8 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
   bodies.push_back(auditlog::SignRequestEntry{.request_digest = request_digest,
                                               .intent_ids = std::move(intent_ids)});
   bodies.push_back(entry);
-  util::Result<Committed> committed = CommitLocked(now, std::move(bodies), decision.change);
+  util::Result<signerapi::AuditHead> committed =
+      CommitLocked(now, std::move(bodies), decision.change);
   if (!committed.ok()) return ErrorReply(committed.status());
   lock.unlock();
 
@@ -575,8 +579,7 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.CountDecision(decision.allowed(), entry.code, seconds);
   // The decision entry is the last one of the commit.
-  const signerapi::AuditReceipt receipt{.index = committed->head.tree_size - 1,
-                                        .head = committed->head};
+  const signerapi::AuditReceipt receipt{.index = committed->tree_size - 1, .head = *committed};
 
   if (!decision.allowed()) {
     const signer::SignRefusal& refusal = *decision.refusal;
@@ -587,9 +590,9 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
     refused.limit = entry.limit;
     refused.detail = entry.detail;
     refused.audit = receipt;
-    return JsonReply(signerapi::HttpStatusForRefusal(refused.code),
-                     signerapi::EncodeSignResponse(signerapi::SignResponse{
-                         .request_id = decoded->request_id, .result = std::move(refused)}));
+    const int status = signerapi::HttpStatusForRefusal(refused.code);
+    return JsonReply(status, signerapi::EncodeSignResponse(signerapi::SignResponse{
+                                 .request_id = decoded->request_id, .result = std::move(refused)}));
   }
 
   // The decision is durable: sign. A failure now is a bug or a broken backend; the intents
@@ -640,7 +643,7 @@ HttpReply SignerService::Impl::PolicyUpdate(const HttpRequest& request) {
       .new_digest = next.digest(),
       .sequence = next.fields().sequence,
       .effective_time = decision->acceptance.effective_from});
-  util::Result<Committed> committed =
+  util::Result<signerapi::AuditHead> committed =
       CommitLocked(now, std::move(bodies), std::move(decision->change));
   if (!committed.ok()) return ErrorReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
@@ -663,7 +666,8 @@ HttpReply SignerService::Impl::Freeze(const HttpRequest& request) {
   if (!change->empty()) {
     std::vector<auditlog::EntryBody> bodies;
     bodies.push_back(auditlog::FreezeEntry{.reason = decoded->freeze.freeze().fields().reason});
-    util::Result<Committed> committed = CommitLocked(now, std::move(bodies), std::move(*change));
+    util::Result<signerapi::AuditHead> committed =
+        CommitLocked(now, std::move(bodies), std::move(*change));
     if (!committed.ok()) return ErrorReply(committed.status());
   }
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
@@ -686,7 +690,8 @@ HttpReply SignerService::Impl::Unfreeze(const HttpRequest& request) {
   std::vector<auditlog::EntryBody> bodies;
   bodies.push_back(auditlog::UnfreezeEntry{.reason = unfreeze.fields().reason,
                                            .authorization_digest = unfreeze.digest()});
-  util::Result<Committed> committed = CommitLocked(now, std::move(bodies), std::move(*change));
+  util::Result<signerapi::AuditHead> committed =
+      CommitLocked(now, std::move(bodies), std::move(*change));
   if (!committed.ok()) return ErrorReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }
@@ -897,7 +902,7 @@ util::Result<std::unique_ptr<SignerService>> SignerService::Open(ServiceOptions 
                                .head_key = impl->identity.public_key(),
                                .policy_digest = in_force.policy().digest(),
                                .policy_sequence = in_force.policy().fields().sequence});
-    util::Result<Impl::Committed> committed =
+    util::Result<signerapi::AuditHead> committed =
         impl->CommitLocked(now, std::move(bodies), signer::StateChange{});
     if (!committed.ok()) return committed.status();
   }

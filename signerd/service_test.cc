@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auditlog/entry.h"
@@ -22,6 +23,7 @@
 #include "signerapi/freeze.h"
 #include "signerapi/json_codec.h"
 #include "signerapi/messages.h"
+#include "signerd/internal/softhsm_testing.h"
 #include "signerd/setup.h"
 #include "signerd/state_store.h"
 #include "test/support/signer_fixture.h"
@@ -100,13 +102,15 @@ class ServiceTest : public ::testing::Test {
     keygen.network = testing::kFixtureNetwork;
     keygen.key_backend = "file";
     keygen.kdf = {.passes = 1, .memory_kib = 8};
-    util::Result<KeygenResult> keys =
-        Keygen(TestContext(), keygen, Passphrase(), std::nullopt, rng);
+    ConfigureKeygen(keygen);
+    util::Result<KeygenResult> keys = Keygen(TestContext(), keygen, Passphrase(), Pin(), rng);
     ASSERT_TRUE(keys.ok()) << keys.status();
     keys_ = *keys;
 
     cosigners_ = testing::MakeTestWallet(TestContext());
-    descriptor_ = "wsh(multi(2," + keys_.descriptor_key + "/<0;1>/*";
+    // A file key is an xpub, derived per branch and index; a PKCS#11 key is a single key.
+    const bool extended = keys_.descriptor_key.starts_with("[");
+    descriptor_ = "wsh(multi(2," + keys_.descriptor_key + (extended ? "/<0;1>/*" : "");
     for (size_t i = 0; i < 2; ++i) {
       descriptor_ += ",[" + cosigners_.origins[i].ToString() + "]" +
                      cosigners_.accounts[i].Neuter().ToString() + "/<0;1>/*";
@@ -124,10 +128,14 @@ class ServiceTest : public ::testing::Test {
                      .watchers = {testing::IdOf(actors_.watcher)},
                      .first_policy = first_policy_.Encode(),
                      .now = kFixtureNow};
-    util::Result<KeygenResult> initialised = Init(TestContext(), init, Passphrase(), std::nullopt);
+    util::Result<KeygenResult> initialised = Init(TestContext(), init, Passphrase(), Pin());
     ASSERT_TRUE(initialised.ok()) << initialised.status();
     OpenService();
   }
+
+  // The key backend: the file backend unless a derived fixture says otherwise.
+  virtual void ConfigureKeygen(KeygenOptions&) {}
+  virtual std::optional<TokenPin> Pin() const { return std::nullopt; }
 
   // The first policy: the fixture's, with an address book entry and a 24-hour window of 3 BTC.
   PolicyOptions FirstPolicyOptions() const {
@@ -149,7 +157,7 @@ class ServiceTest : public ::testing::Test {
   void OpenService() {
     service_.reset();
     ServiceOptions options{
-        .dir = state_dir_, .passphrase = Passphrase(), .pin = std::nullopt, .clock = [this] {
+        .dir = state_dir_, .passphrase = Passphrase(), .pin = Pin(), .clock = [this] {
           return now_.load();
         }};
     util::Result<std::unique_ptr<SignerService>> opened = SignerService::Open(std::move(options));
@@ -430,9 +438,9 @@ TEST_F(ServiceTest, ErrorsOfTheHttpLayerAreAnsweredAndNotLogged) {
 TEST_F(ServiceTest, AnIntentSignatureThatDoesNotVerifyIs403AndNotLogged) {
   std::string body = SmallRequest(1);
   // Change one base64 character of the intent (its amount or signature): the decoder refuses.
-  const size_t at = body.find("\"intent\": \"");
+  const size_t at = body.find("\"intent\":");
   ASSERT_NE(at, std::string::npos);
-  const size_t flip = at + 11 + 60;
+  const size_t flip = body.find('"', at + 9) + 1 + 60;
   body[flip] = body[flip] == 'A' ? 'B' : 'A';
   const uint64_t size = TreeSize();
   HttpReply reply = Sign(body);
@@ -604,8 +612,9 @@ TEST_F(ServiceTest, StateAndLogSurviveARestart) {
 TEST_F(ServiceTest, AClockSteppedBackDoesNotMoveTheLogBack) {
   ASSERT_EQ(Sign(SmallRequest(1)).status, 200);
   const uint64_t before = now_.load();
+  const std::string second = SmallRequest(2, 60'000);
   now_ = before - 86400;
-  ASSERT_EQ(Sign(SmallRequest(2, 60'000)).status, 200);
+  ASSERT_EQ(Sign(second).status, 200);
   const std::vector<auditlog::Entry> log = ReadLog();
   EXPECT_EQ(log.back().time(), before);
   // The window still counts both spends.
@@ -756,6 +765,36 @@ TEST_F(ServiceTest, EveryHeadIsSignedAndIsTheRootOfTheLogAtItsSize) {
   }
 }
 
+TEST_F(ServiceTest, ConcurrentRequestsAreDecidedOneAtATime) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5;
+  std::vector<std::vector<std::string>> bodies(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      bodies[t].push_back(SmallRequest(static_cast<uint64_t>(1 + t * kPerThread + i), 1'000));
+    }
+  }
+  const uint64_t size = TreeSize();
+  std::atomic<int> signed_count{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const std::string& body : bodies[t]) {
+        if (Sign(body).status == 200) ++signed_count;
+        // Readers interleave with the decisions.
+        service_->Handle(Get("/v1/status"));
+        service_->MetricsText();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signed_count.load(), kThreads * kPerThread);
+  EXPECT_EQ(TreeSize(), size + 2 * kThreads * kPerThread);
+  EXPECT_THAT(service_->MetricsText(),
+              HasSubstr("kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} " +
+                        std::to_string(1'000 * kThreads * kPerThread) + "\n"));
+}
+
 TEST_F(ServiceTest, HealthAndStatus) {
   HttpReply health = service_->Handle(Get("/healthz"));
   EXPECT_EQ(health.status, 200);
@@ -795,6 +834,57 @@ TEST_F(ServiceTest, OpenRefusesAWrongPassphraseAMissingDirectoryAndASecondOpener
                                          .clock = nullptr});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), util::StatusCode::kNotFound);
+}
+
+// The same signer with its wallet key in a SoftHSM2 token (the pkcs11 backend).
+class Pkcs11ServiceTest : public ServiceTest {
+ protected:
+  void SetUp() override {
+    util::Result<std::unique_ptr<internal::SoftHsmToken>> token = internal::SoftHsmToken::Create();
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = std::move(*token);
+    ServiceTest::SetUp();
+  }
+  void TearDown() override {
+    service_.reset();
+    token_.reset();
+  }
+  void ConfigureKeygen(KeygenOptions& keygen) override {
+    keygen.key_backend = "pkcs11";
+    keygen.pkcs11_module = internal::SoftHsmModulePath();
+    keygen.pkcs11_token_label = internal::kSoftHsmTokenLabel;
+    keygen.pkcs11_key_label = "wallet-key";
+  }
+  std::optional<TokenPin> Pin() const override {
+    return TokenPin::FromText(internal::kSoftHsmUserPin).value();
+  }
+
+  std::unique_ptr<internal::SoftHsmToken> token_;
+};
+
+TEST_F(Pkcs11ServiceTest, SignsWithTheTokenKeyAndRefusesAWrongPin) {
+  HttpReply reply = Sign(SmallRequest(1));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const auto result = std::get<signerapi::SignedResult>(DecodeResponse(reply).result);
+  EXPECT_EQ(result.psbt.inputs[0].partial_sigs.size(), 1u);
+  util::Result<btc::Psbt> cosigned =
+      testing::SignWithWalletKey(TestContext(), result.psbt, cosigners_, 1);
+  ASSERT_TRUE(cosigned.ok()) << cosigned.status();
+  EXPECT_TRUE(testing::FinalizeAndVerify(TestContext(), *cosigned).ok());
+  ExpectReceiptVerifies(result.audit);
+
+  service_.reset();
+  util::Result<std::unique_ptr<SignerService>> wrong_pin =
+      SignerService::Open(ServiceOptions{.dir = state_dir_,
+                                         .passphrase = Passphrase(),
+                                         .pin = TokenPin::FromText("0000").value(),
+                                         .clock = nullptr});
+  ASSERT_FALSE(wrong_pin.ok());
+  EXPECT_EQ(wrong_pin.status().code(), util::StatusCode::kPermissionDenied);
+  util::Result<std::unique_ptr<SignerService>> no_pin = SignerService::Open(ServiceOptions{
+      .dir = state_dir_, .passphrase = Passphrase(), .pin = std::nullopt, .clock = nullptr});
+  ASSERT_FALSE(no_pin.ok());
+  EXPECT_EQ(no_pin.status().code(), util::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
