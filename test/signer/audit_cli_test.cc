@@ -6,7 +6,10 @@
 #include <httplib.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,7 @@
 #include "signerd/state_store.h"
 #include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
+#include "util/hex.h"
 
 namespace kinko::testing {
 namespace {
