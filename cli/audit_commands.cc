@@ -224,18 +224,26 @@ util::Result<CollectedLog> CollectFromSigner(const SignerClient& client) {
   return log;
 }
 
+// The stored heads and entries as of one commit. The store answers each read from the last
+// committed transaction and every commit stores a new head, so when the heads are the same before
+// and after the entries are read, no commit came in between. A running signer may commit in
+// between: then read again.
 util::Result<CollectedLog> CollectFromDir(const signerd::StateStore& store) {
-  util::Result<uint64_t> count = store.EntryCount();
-  if (!count.ok()) return count.status();
-  CollectedLog log;
-  util::Result<std::vector<std::vector<uint8_t>>> entries = ReadStoreEntries(store, 0, *count);
-  if (!entries.ok()) return entries.status();
-  log.entries = std::move(*entries);
-  util::Result<std::vector<auditlog::SignedTreeHead>> heads = store.ReadHeads();
-  if (!heads.ok()) return heads.status();
-  log.heads = std::move(*heads);
-  if (log.heads.empty()) return util::DataLossError("the state database holds no signed tree head");
-  return log;
+  constexpr int kAttempts = 5;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    util::Result<std::vector<auditlog::SignedTreeHead>> before = store.ReadHeads();
+    if (!before.ok()) return before.status();
+    util::Result<uint64_t> count = store.EntryCount();
+    if (!count.ok()) return count.status();
+    util::Result<std::vector<std::vector<uint8_t>>> entries = ReadStoreEntries(store, 0, *count);
+    if (!entries.ok()) return entries.status();
+    util::Result<std::vector<auditlog::SignedTreeHead>> after = store.ReadHeads();
+    if (!after.ok()) return after.status();
+    if (*before != *after) continue;
+    if (after->empty()) return util::DataLossError("the state database holds no signed tree head");
+    return CollectedLog{.entries = std::move(*entries), .heads = std::move(*after)};
+  }
+  return util::UnavailableError("the state database changed during every read; try again");
 }
 
 // What a verified log holds.
