@@ -896,10 +896,11 @@ std::set<policy::IntentId> SignedIntentIds(const std::vector<std::vector<uint8_t
   return ids;
 }
 
-// A child process applies decisions in a loop and is killed (SIGKILL) at a random moment; the
-// database must then load, and hold exactly the first k decisions for some k: the entries,
-// the consumed ids and the spends agree with each other. Repeated on the same database, so each
-// child starts from where the last one was killed.
+// A child process applies decisions in a loop and is killed (SIGKILL) at a random moment of
+// that loop (0 to 50 ms after it says it is ready, whatever the machine's speed); the database
+// must then load, and hold exactly the first k decisions for some k: the entries, the consumed
+// ids and the spends agree with each other. Repeated on the same database, so each child starts
+// from where the last one was killed.
 TEST(StateStoreTest, KilledWriterLeavesAPrefixOfItsCommits) {
   TempDir dir;
   const std::string path = dir.File("signer.db");
@@ -909,27 +910,36 @@ TEST(StateStoreTest, KilledWriterLeavesAPrefixOfItsCommits) {
   const unsigned seed = std::random_device()();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 random(seed);
-  std::uniform_int_distribution<int> delay_ms(0, 100);
+  std::uniform_int_distribution<int> delay_ms(0, 50);
 
   uint64_t decisions = 0;
   for (int round = 0; round < 30; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
+    int ready[2] = {-1, -1};  // The child writes one byte to ready[1] when it starts applying.
+    ASSERT_EQ(pipe(ready), 0);
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
+      close(ready[0]);
       util::Result<StateStore> store = StateStore::Open(path);
       if (!store.ok()) _exit(2);
       util::Result<LoadedState> loaded = store->Load();
       if (!loaded.ok()) _exit(3);
       History history;
       history.Resume(*loaded);
+      const char byte = 1;
+      if (write(ready[1], &byte, 1) != 1) _exit(5);
       for (;;) {
         const Commit commit = history.MakeDecision(history.decisions());
         if (!store->Apply(commit).ok()) _exit(4);
         history.Record(commit);
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    close(ready[1]);
+    char byte = 0;
+    const ssize_t got = read(ready[0], &byte, 1);  // 0 when the child ended before it was ready.
+    close(ready[0]);
+    if (got == 1) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child, &status, 0), child);
