@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -272,6 +273,9 @@ int RunServe(const RunArgs& args) {
   if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
     return Fail(util::UnavailableError("cannot block SIGTERM and SIGINT"));
   }
+  // A peer that closes its connection must not kill the daemon: writes to it fail with EPIPE
+  // instead (TLS writes go through OpenSSL, which does not ask the kernel to suppress SIGPIPE).
+  std::signal(SIGPIPE, SIG_IGN);
   util::Result<std::pair<std::string, uint16_t>> listen = ParseListen(args.listen);
   if (!listen.ok()) return Fail(listen.status());
 
