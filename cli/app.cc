@@ -56,6 +56,7 @@ int MainOrThrow(int argc, char** argv) {
   RegisterIntentCommands(app, dispatcher);
   RegisterPsbtCommands(app, dispatcher);
   RegisterPolicyCommands(app, dispatcher);
+  RegisterAuditCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
