@@ -79,7 +79,8 @@ struct AuditHead {
   policy::Digest root_hash{};
   // The signer's signed tree head for this size and root (auditlog::SignedTreeHead encoding,
   // 0..kMaxSignedTreeHeadSize bytes); whoever relies on the head verifies it. Empty when the
-  // signer has not signed a head at this size (it signs heads periodically): then the size and
+  // signer has not signed a head at this size (kinko-signer signs one with every commit; the format
+  // allows a signer that signs heads less often): then the size and
   // root are its unsigned claim, to be checked against a later signed head with a consistency
   // proof.
   std::vector<uint8_t> signed_tree_head;
