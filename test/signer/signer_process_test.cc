@@ -2,10 +2,9 @@
 // - three `kinko-signer` processes of a 2-of-3 wallet: two sign, the PSBTs are combined,
 //   finalized and the transaction verified (interpreter and `kinko tx verify`); the third,
 //   frozen by a watcher, refuses with 423 and logs the refusal;
-// - one signer SIGKILLed at random moments (20 to 150 ms after each start) while a client sends it
-// 500 sign requests, resending
-//   each after a restart: every signature the client received is in the log, no intent is
-//   signed twice, and the velocity state matches the signed decisions.
+// - one signer SIGKILLed at random moments (20 to 150 ms after each start) while a client sends
+//   it 500 sign requests, resending each after a restart: every signature the client received is
+//   in the log, no intent is signed twice, and the velocity state matches the signed decisions.
 #include "test/signer/signer_process.h"
 
 #include <gtest/gtest.h>
