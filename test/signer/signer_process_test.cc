@@ -2,9 +2,9 @@
 // - three `kinko-signer` processes of a 2-of-3 wallet: two sign, the PSBTs are combined,
 //   finalized and the transaction verified (interpreter and `kinko tx verify`); the third,
 //   frozen by a watcher, refuses with 423 and logs the refusal;
-// - one signer SIGKILLed at random moments while a client sends it 500 sign requests, resending
-//   each after a restart: every signature the client received is in the log, no intent is
-//   signed twice, and the velocity state matches the signed decisions.
+// - one signer SIGKILLed at random moments (20 to 150 ms after each start) while a client sends
+//   it 500 sign requests, resending each after a restart: every signature the client received is
+//   in the log, no intent is signed twice, and the velocity state matches the signed decisions.
 #include "test/signer/signer_process.h"
 
 #include <gtest/gtest.h>
@@ -184,15 +184,26 @@ TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwic
   std::unique_ptr<SignerProcess> signer = *std::move(started);
   std::string url = signer->url();
 
+  // The killer kills each process after a random pause counted from when it was started (or
+  // found running), so that a process that starts slowly still serves some requests. Pauses of
+  // 20 to 150 ms kill often enough on a fast machine (a request takes a few ms) and still let
+  // requests through on a loaded one.
   std::atomic<bool> done = false;
   std::atomic<int> kills = 0;
+  int generation = 0;  // Guarded by `mutex`: incremented by each restart.
   std::thread killer([&] {
     std::mt19937 rng(20261203);  // Seeded: a failure replays with the same kill schedule.
-    std::uniform_int_distribution<int> pause(20, 400);
+    std::uniform_int_distribution<int> pause(20, 150);
     while (!done) {
+      int seen = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        seen = generation;
+      }
       std::this_thread::sleep_for(milliseconds(pause(rng)));
       std::lock_guard<std::mutex> lock(mutex);
       if (done) break;
+      if (generation != seen) continue;  // Restarted meanwhile: give the new one its pause.
       signer->Kill(SIGKILL);
       ++kills;
     }
@@ -239,6 +250,7 @@ TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwic
       ASSERT_TRUE(restarted.ok()) << restarted.status();
       signer = *std::move(restarted);
       url = signer->url();
+      ++generation;
       ++restarts;
     }
   }
