@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "util/fd_io.h"
+
 namespace kinko::cli {
 namespace {
 
@@ -105,14 +107,9 @@ util::Result<std::string> WriteTemporaryFile(const std::string& path,
     return util::UnavailableError(path + ": " + std::string(what));
   };
   if (fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("cannot set permissions");
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write error");
-    written += static_cast<size_t>(n);
+  if (util::Status synced = util::WriteAllAndSync(fd, bytes); !synced.ok()) {
+    return fail(synced.message());
   }
-  if (fsync(fd) != 0) return fail("fsync failed");
   if (close(fd) != 0) {
     unlink(temp.c_str());
     return util::UnavailableError(path + ": close failed");

@@ -13,6 +13,7 @@
 
 #include "btc/base58.h"
 #include "crypto/key_export.h"
+#include "util/fd_io.h"
 
 namespace kinko::signerd {
 namespace {
@@ -61,21 +62,16 @@ util::Status WriteNewKeyFile(const std::string& path, std::span<const uint8_t> b
   if (fd < 0) {
     return util::UnavailableError(Where(path) + ": cannot create (" + std::strerror(errno) + ")");
   }
-  auto fail = [&](const char* what) {
+  auto fail = [&](std::string_view what) {
     close(fd);
     unlink(path.c_str());
-    return util::UnavailableError(Where(path) + ": " + what);
+    return util::UnavailableError(Where(path) + ": " + std::string(what));
   };
   // The umask may have removed bits; the file is exactly 0600 whatever it is.
   if (fchmod(fd, 0600) != 0) return fail("cannot set permissions");
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write error");
-    written += static_cast<size_t>(n);
+  if (util::Status synced = util::WriteAllAndSync(fd, bytes); !synced.ok()) {
+    return fail(synced.message());
   }
-  if (fsync(fd) != 0) return fail("fsync failed");
   if (close(fd) != 0) {
     unlink(path.c_str());
     return util::UnavailableError(Where(path) + ": close failed");

@@ -25,6 +25,7 @@
 #include "signerd/pkcs11_key.h"
 #include "signerd/service.h"
 #include "signerd/state_store.h"
+#include "util/fd_io.h"
 
 namespace kinko::signerd {
 namespace {
@@ -52,20 +53,15 @@ util::Status WriteNewFile(const std::string& path, std::span<const uint8_t> byte
   }
   if (fd < 0)
     return util::UnavailableError(path + ": cannot create (" + std::strerror(errno) + ")");
-  const auto fail = [&](const char* what) {
+  const auto fail = [&](std::string_view what) {
     close(fd);
     unlink(path.c_str());
-    return util::UnavailableError(path + ": " + what);
+    return util::UnavailableError(path + ": " + std::string(what));
   };
   if (fchmod(fd, 0600) != 0) return fail("cannot set permissions");
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write error");
-    written += static_cast<size_t>(n);
+  if (util::Status synced = util::WriteAllAndSync(fd, bytes); !synced.ok()) {
+    return fail(synced.message());
   }
-  if (fsync(fd) != 0) return fail("fsync failed");
   if (close(fd) != 0) {
     unlink(path.c_str());
     return util::UnavailableError(path + ": close failed");
