@@ -48,6 +48,10 @@ function(kinko_library name)
   file(GLOB srcs CONFIGURE_DEPENDS
        "${CMAKE_CURRENT_SOURCE_DIR}/*.cc" "${CMAKE_CURRENT_SOURCE_DIR}/internal/*.cc")
   list(FILTER srcs EXCLUDE REGEX "(_(test|fuzz|bench)|/main)\\.cc$")
+  if(NOT srcs)
+    # A component whose interfaces are written before their code: nothing to build yet.
+    return()
+  endif()
   add_library(kinko_${name} STATIC ${srcs})
   target_include_directories(kinko_${name} PUBLIC "${PROJECT_SOURCE_DIR}")
   target_compile_options(kinko_${name} PRIVATE ${KINKO_WARNINGS})

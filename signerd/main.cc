@@ -30,9 +30,9 @@
 #include "btc/psbt.h"
 #include "crypto/rng.h"
 #include "crypto/secp256k1.h"
+#include "net/http_server.h"
 #include "policy/identity.h"
 #include "signerapi/audit_codec.h"
-#include "signerd/http_server.h"
 #include "signerd/memory_lock.h"
 #include "signerd/secret_input.h"
 #include "signerd/service.h"
@@ -295,11 +295,11 @@ int RunServe(const RunArgs& args) {
   util::Result<std::unique_ptr<SignerService>> service = SignerService::Open(std::move(options));
   if (!service.ok()) return Fail(service.status());
 
-  util::Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Create(**service, HttpServerOptions{.host = listen->first,
-                                                      .port = listen->second,
-                                                      .tls_certificate = args.tls_cert,
-                                                      .tls_private_key = args.tls_key});
+  util::Result<std::unique_ptr<net::HttpServer>> server =
+      net::HttpServer::Create(**service, net::HttpServerOptions{.host = listen->first,
+                                                                .port = listen->second,
+                                                                .tls_certificate = args.tls_cert,
+                                                                .tls_private_key = args.tls_key});
   if (!server.ok()) return Fail(server.status());
   if (!args.port_file.empty()) {
     if (util::Status s = WritePortFile(args.port_file, (*server)->port()); !s.ok()) return Fail(s);
@@ -307,7 +307,7 @@ int RunServe(const RunArgs& args) {
   Log("listening",
       Json{{"host", listen->first}, {"port", (*server)->port()}, {"tls", !args.tls_cert.empty()}});
 
-  HttpServer& http = **server;
+  net::HttpServer& http = **server;
   std::atomic<int> received{0};
   std::thread signal_thread([&] {
     int signal_number = 0;

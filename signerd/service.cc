@@ -53,6 +53,10 @@ uint64_t SystemClock() {
       std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
 }
 
+// The body limit of the GET endpoints, which take no body: a small one is let through for the
+// routes to judge.
+constexpr size_t kMaxOtherBodySize = 64 * 1024;
+
 HttpReply JsonReply(int status, std::string body) {
   HttpReply reply;
   reply.status = status;
@@ -62,7 +66,7 @@ HttpReply JsonReply(int status, std::string body) {
 }
 
 // The reply for a failed Status: HttpStatusFor its code, with ErrorBodyFor's escaped message.
-HttpReply ErrorReply(const util::Status& status) {
+HttpReply StatusReply(const util::Status& status) {
   return JsonReply(signerapi::HttpStatusFor(status.code()),
                    signerapi::EncodeErrorBody(signerapi::ErrorBodyFor(status)));
 }
@@ -534,7 +538,7 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
   }
   // Malformed requests and bad signatures are answered here, before anything is logged.
   util::Result<signerapi::SignRequest> decoded = signerapi::DecodeSignRequest(request.body);
-  if (!decoded.ok()) return ErrorReply(decoded.status());
+  if (!decoded.ok()) return StatusReply(decoded.status());
   const auto started = std::chrono::steady_clock::now();
   const auditlog::Hash request_digest = crypto::Sha256(BodyBytes(request.body));
   std::vector<auditlog::IntentId> intent_ids;
@@ -572,7 +576,7 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
   bodies.push_back(entry);
   util::Result<signerapi::AuditHead> committed =
       CommitLocked(now, std::move(bodies), decision.change);
-  if (!committed.ok()) return ErrorReply(committed.status());
+  if (!committed.ok()) return StatusReply(committed.status());
   lock.unlock();
 
   const double seconds =
@@ -598,9 +602,9 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
   // The decision is durable: sign. A failure now is a bug or a broken backend; the intents
   // stay consumed, so a signature that might have been made is never made twice.
   const auto failed = [&](const std::string& why) {
-    return ErrorReply(util::InternalError("sign request: allowed and logged as audit entry " +
-                                          std::to_string(receipt.index) +
-                                          ", but not signed: " + why));
+    return StatusReply(util::InternalError("sign request: allowed and logged as audit entry " +
+                                           std::to_string(receipt.index) +
+                                           ", but not signed: " + why));
   };
   btc::PsbtSigningKeys keys;
   if (util::Status added = backend->AddTo(keys); !added.ok()) return failed(added.message());
@@ -629,13 +633,13 @@ HttpReply SignerService::Impl::PolicyUpdate(const HttpRequest& request) {
   }
   util::Result<signerapi::PolicyUpdateRequest> decoded =
       signerapi::DecodePolicyUpdateRequest(request.body);
-  if (!decoded.ok()) return ErrorReply(decoded.status());
+  if (!decoded.ok()) return StatusReply(decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
   util::Result<signer::PolicyDecision> decision =
       signer::DecidePolicy(config, state, decoded->signed_policy, now);
-  if (!decision.ok()) return ErrorReply(decision.status());
+  if (!decision.ok()) return StatusReply(decision.status());
   const policy::Policy& next = decoded->signed_policy.policy();
   std::vector<auditlog::EntryBody> bodies;
   bodies.push_back(auditlog::PolicyChangeEntry{
@@ -645,7 +649,7 @@ HttpReply SignerService::Impl::PolicyUpdate(const HttpRequest& request) {
       .effective_time = decision->acceptance.effective_from});
   util::Result<signerapi::AuditHead> committed =
       CommitLocked(now, std::move(bodies), std::move(decision->change));
-  if (!committed.ok()) return ErrorReply(committed.status());
+  if (!committed.ok()) return StatusReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }
 
@@ -655,20 +659,20 @@ HttpReply SignerService::Impl::Freeze(const HttpRequest& request) {
     return *refused;
   }
   util::Result<signerapi::FreezeRequest> decoded = signerapi::DecodeFreezeRequest(request.body);
-  if (!decoded.ok()) return ErrorReply(decoded.status());
+  if (!decoded.ok()) return StatusReply(decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
   util::Result<signer::StateChange> change =
       signer::DecideFreeze(config, state, decoded->freeze, now);
-  if (!change.ok()) return ErrorReply(change.status());
+  if (!change.ok()) return StatusReply(change.status());
   // A freeze already in force changes nothing and is not logged again.
   if (!change->empty()) {
     std::vector<auditlog::EntryBody> bodies;
     bodies.push_back(auditlog::FreezeEntry{.reason = decoded->freeze.freeze().fields().reason});
     util::Result<signerapi::AuditHead> committed =
         CommitLocked(now, std::move(bodies), std::move(*change));
-    if (!committed.ok()) return ErrorReply(committed.status());
+    if (!committed.ok()) return StatusReply(committed.status());
   }
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }
@@ -679,26 +683,26 @@ HttpReply SignerService::Impl::Unfreeze(const HttpRequest& request) {
     return *refused;
   }
   util::Result<signerapi::UnfreezeRequest> decoded = signerapi::DecodeUnfreezeRequest(request.body);
-  if (!decoded.ok()) return ErrorReply(decoded.status());
+  if (!decoded.ok()) return StatusReply(decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
   util::Result<signer::StateChange> change =
       signer::DecideUnfreeze(config, state, decoded->unfreeze, now);
-  if (!change.ok()) return ErrorReply(change.status());
+  if (!change.ok()) return StatusReply(change.status());
   const signerapi::Unfreeze& unfreeze = decoded->unfreeze.unfreeze();
   std::vector<auditlog::EntryBody> bodies;
   bodies.push_back(auditlog::UnfreezeEntry{.reason = unfreeze.fields().reason,
                                            .authorization_digest = unfreeze.digest()});
   util::Result<signerapi::AuditHead> committed =
       CommitLocked(now, std::move(bodies), std::move(*change));
-  if (!committed.ok()) return ErrorReply(committed.status());
+  if (!committed.ok()) return StatusReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }
 
 HttpReply SignerService::Impl::Status(const HttpRequest& request) {
   if (util::Status checked = CheckQueryParameters(request.query, {}); !checked.ok()) {
-    return ErrorReply(checked);
+    return StatusReply(checked);
   }
   std::lock_guard<std::mutex> lock(mutex);
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(NowLocked())));
@@ -706,7 +710,7 @@ HttpReply SignerService::Impl::Status(const HttpRequest& request) {
 
 HttpReply SignerService::Impl::AuditHead(const HttpRequest& request) {
   if (util::Status checked = CheckQueryParameters(request.query, {}); !checked.ok()) {
-    return ErrorReply(checked);
+    return StatusReply(checked);
   }
   std::lock_guard<std::mutex> lock(mutex);
   return JsonReply(200, signerapi::EncodeAuditHead(CurrentHeadLocked()));
@@ -715,44 +719,44 @@ HttpReply SignerService::Impl::AuditHead(const HttpRequest& request) {
 HttpReply SignerService::Impl::InclusionProof(const HttpRequest& request) {
   if (util::Status checked = CheckQueryParameters(request.query, {"index", "size"});
       !checked.ok()) {
-    return ErrorReply(checked);
+    return StatusReply(checked);
   }
   util::Result<uint64_t> index = DecimalParameter(request.query, "index");
-  if (!index.ok()) return ErrorReply(index.status());
+  if (!index.ok()) return StatusReply(index.status());
   util::Result<uint64_t> size = DecimalParameter(request.query, "size");
-  if (!size.ok()) return ErrorReply(size.status());
+  if (!size.ok()) return StatusReply(size.status());
   if (*index >= *size) {
-    return ErrorReply(util::InvalidArgumentError("query parameter 'index': must be below 'size'"));
+    return StatusReply(util::InvalidArgumentError("query parameter 'index': must be below 'size'"));
   }
   std::lock_guard<std::mutex> lock(mutex);
   if (*size > log.size()) {
-    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
-                                          " entries, not " + std::to_string(*size)));
+    return StatusReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                           " entries, not " + std::to_string(*size)));
   }
   util::Result<std::vector<auditlog::Hash>> proof = log.InclusionProof(*index, *size);
-  if (!proof.ok()) return ErrorReply(util::InternalError(proof.status().message()));
+  if (!proof.ok()) return StatusReply(util::InternalError(proof.status().message()));
   return JsonReply(200, signerapi::EncodeInclusionProof(signerapi::InclusionProofResponse{
                             .index = *index, .tree_size = *size, .hashes = std::move(*proof)}));
 }
 
 HttpReply SignerService::Impl::ConsistencyProof(const HttpRequest& request) {
   if (util::Status checked = CheckQueryParameters(request.query, {"from", "to"}); !checked.ok()) {
-    return ErrorReply(checked);
+    return StatusReply(checked);
   }
   util::Result<uint64_t> from = DecimalParameter(request.query, "from");
-  if (!from.ok()) return ErrorReply(from.status());
+  if (!from.ok()) return StatusReply(from.status());
   util::Result<uint64_t> to = DecimalParameter(request.query, "to");
-  if (!to.ok()) return ErrorReply(to.status());
+  if (!to.ok()) return StatusReply(to.status());
   if (*from == 0 || *from > *to) {
-    return ErrorReply(util::InvalidArgumentError("query parameters: expected 0 < 'from' <= 'to'"));
+    return StatusReply(util::InvalidArgumentError("query parameters: expected 0 < 'from' <= 'to'"));
   }
   std::lock_guard<std::mutex> lock(mutex);
   if (*to > log.size()) {
-    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
-                                          " entries, not " + std::to_string(*to)));
+    return StatusReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                           " entries, not " + std::to_string(*to)));
   }
   util::Result<std::vector<auditlog::Hash>> proof = log.ConsistencyProof(*from, *to);
-  if (!proof.ok()) return ErrorReply(util::InternalError(proof.status().message()));
+  if (!proof.ok()) return StatusReply(util::InternalError(proof.status().message()));
   return JsonReply(200, signerapi::EncodeConsistencyProof(signerapi::ConsistencyProofResponse{
                             .from = *from, .to = *to, .hashes = std::move(*proof)}));
 }
@@ -760,23 +764,23 @@ HttpReply SignerService::Impl::ConsistencyProof(const HttpRequest& request) {
 HttpReply SignerService::Impl::Entries(const HttpRequest& request) {
   if (util::Status checked = CheckQueryParameters(request.query, {"from", "count"});
       !checked.ok()) {
-    return ErrorReply(checked);
+    return StatusReply(checked);
   }
   util::Result<uint64_t> from = DecimalParameter(request.query, "from");
-  if (!from.ok()) return ErrorReply(from.status());
+  if (!from.ok()) return StatusReply(from.status());
   util::Result<uint64_t> count = DecimalParameter(request.query, "count");
-  if (!count.ok()) return ErrorReply(count.status());
+  if (!count.ok()) return StatusReply(count.status());
   if (*count == 0 || *count > signerapi::kMaxEntriesPerPage) {
-    return ErrorReply(util::InvalidArgumentError("query parameter 'count': must be 1.." +
-                                                 std::to_string(signerapi::kMaxEntriesPerPage)));
+    return StatusReply(util::InvalidArgumentError("query parameter 'count': must be 1.." +
+                                                  std::to_string(signerapi::kMaxEntriesPerPage)));
   }
   std::lock_guard<std::mutex> lock(mutex);
   if (*from >= log.size()) {
-    return ErrorReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
-                                          " entries; none at index " + std::to_string(*from)));
+    return StatusReply(util::NotFoundError("audit log has " + std::to_string(log.size()) +
+                                           " entries; none at index " + std::to_string(*from)));
   }
   util::Result<std::vector<std::vector<uint8_t>>> entries = store.ReadEntries(*from, *count);
-  if (!entries.ok()) return ErrorReply(entries.status());
+  if (!entries.ok()) return StatusReply(entries.status());
   return JsonReply(200, signerapi::EncodeEntries(signerapi::EntriesResponse{
                             .from = *from, .entries = std::move(*entries)}));
 }
@@ -827,7 +831,7 @@ HttpReply SignerService::Impl::Route(const HttpRequest& request) {
     }
     return (this->*endpoint.handler)(request);
   }
-  return ErrorReply(
+  return StatusReply(
       util::NotFoundError("no endpoint at path '" + BoundedText(request.path, 128) + "'"));
 }
 
@@ -920,6 +924,22 @@ HttpReply SignerService::Handle(const HttpRequest& request) {
 }
 
 std::string SignerService::MetricsText() const { return impl_->RenderMetrics(); }
+
+size_t SignerService::BodyLimit(std::string_view path) const {
+  if (path == "/v1/sign") return signerapi::kMaxSignRequestSize;
+  if (path == "/v1/policy") return signerapi::kMaxPolicyUpdateRequestSize;
+  if (path == "/v1/freeze") return signerapi::kMaxFreezeRequestSize;
+  if (path == "/v1/unfreeze") return signerapi::kMaxUnfreezeRequestSize;
+  return kMaxOtherBodySize;
+}
+
+HttpReply SignerService::ErrorReply(int status, std::string_view code, std::string message) const {
+  // ErrorBodyFor escapes what the message quotes; the code is the HTTP layer's own.
+  signerapi::ErrorBody error =
+      signerapi::ErrorBodyFor(util::InvalidArgumentError(std::move(message)));
+  error.code = std::string(code);
+  return JsonReply(status, signerapi::EncodeErrorBody(error));
+}
 
 void SignerService::CountRequest(const std::string& endpoint, int status) {
   impl_->metrics.CountRequest(endpoint, status);

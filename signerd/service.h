@@ -1,6 +1,6 @@
 // The signer service: what `kinko-signer run` serves (doc/signer-api.md). It owns the state store,
 // the in-memory state and audit log, the key backend and the identity key, and answers each HTTP
-// request (already read by signerd/http_server.h) with a reply: status, content type and body.
+// request (already read by net/http_server.h) with a reply: status, content type and body.
 //
 // A sign request is handled as DESIGN.md section 5 says: the body is decoded strictly
 // (signerapi/json_codec.h; 400/403 and nothing logged when malformed), then
@@ -27,6 +27,7 @@
 #include <string>
 
 #include "crypto/secret.h"
+#include "net/http.h"
 #include "signerd/secret_input.h"
 #include "util/result.h"
 #include "util/status.h"
@@ -36,23 +37,9 @@ namespace kinko::signerd {
 // The software name logged in start-up entries.
 inline constexpr std::string_view kSignerSoftware = "kinko-signer 0.1.0";
 
-// A request as the HTTP layer read it.
-struct HttpRequest {
-  std::string method;                        // "GET", "POST", ...
-  std::string path;                          // "/v1/sign"
-  std::map<std::string, std::string> query;  // Decoded query parameters.
-  std::string content_type;                  // The Content-Type header, or "".
-  std::string body;
-};
-
-// The answer.
-struct HttpReply {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  // Extra headers ("Retry-After", "Allow").
-  std::map<std::string, std::string> headers;
-};
+// Requests and replies as net/http.h defines them.
+using HttpRequest = net::HttpRequest;
+using HttpReply = net::HttpReply;
 
 struct ServiceOptions {
   std::string dir;  // The state directory made by `kinko-signer init`.
@@ -65,7 +52,7 @@ struct ServiceOptions {
 };
 
 // Movable only through its unique_ptr.
-class SignerService final {
+class SignerService final : public net::HttpHandler {
  public:
   // Opens the state directory: the state database (exclusive lock), the identity key and the key
   // backend (its key must be one of the wallet descriptor's keys: kFailedPrecondition
@@ -83,14 +70,20 @@ class SignerService final {
   // 404, wrong method 405 with "Allow", body over the endpoint's limit 413, a POST whose
   // Content-Type is not application/json 415). Never throws; every error is a reply with an
   // ErrorBody.
-  HttpReply Handle(const HttpRequest& request);
+  HttpReply Handle(const HttpRequest& request) override;
+
+  // The body limits of signerapi/json_codec.h for the POST endpoints; 64 KiB elsewhere.
+  size_t BodyLimit(std::string_view path) const override;
+
+  // A reply with an ErrorBody (unprintable bytes of `message` written as \xNN).
+  HttpReply ErrorReply(int status, std::string_view code, std::string message) const override;
 
   // The Prometheus text exposition (GET /metrics).
   std::string MetricsText() const;
 
   // Counts a request the HTTP layer answered itself (e.g. 413 before reading the body) in
   // kinko_signer_requests_total.
-  void CountRequest(const std::string& endpoint, int status);
+  void CountRequest(const std::string& endpoint, int status) override;
 
  private:
   struct Impl;

@@ -1,4 +1,4 @@
-#include "signerd/http_server.h"
+#include "net/http_server.h"
 
 #include <httplib.h>
 #include <openssl/ssl.h>
@@ -6,39 +6,24 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <utility>
 
-#include "signerapi/json_codec.h"
-#include "signerapi/messages.h"
-
-namespace kinko::signerd {
+namespace kinko::net {
 namespace {
 
 // Idle connections, and reading or writing one request, time out after this many seconds.
 constexpr time_t kTimeoutSeconds = 5;
 
-// The body limit of a route: the limits of signerapi/json_codec.h for the POST endpoints; the
-// GET endpoints take no body, and a small one is let through for the service to judge.
-constexpr size_t kMaxOtherBodySize = 64 * 1024;
+// Above this the library itself refuses a body; each path's own limit is the handler's.
+constexpr size_t kMaxBodySize = 64 * 1024 * 1024;
 
-size_t BodyLimit(std::string_view path) {
-  if (path == "/v1/sign") return signerapi::kMaxSignRequestSize;
-  if (path == "/v1/policy") return signerapi::kMaxPolicyUpdateRequestSize;
-  if (path == "/v1/freeze") return signerapi::kMaxFreezeRequestSize;
-  if (path == "/v1/unfreeze") return signerapi::kMaxUnfreezeRequestSize;
-  return kMaxOtherBodySize;
-}
-
-// The largest limit: the library refuses (413) any body above it before reading it.
-constexpr size_t kMaxBodySize = signerapi::kMaxPolicyUpdateRequestSize;
-
-void SetErrorReply(httplib::Response& res, int status, std::string code, std::string message) {
-  res.status = status;
-  res.set_content(signerapi::EncodeErrorBody(
-                      signerapi::ErrorBody{.code = std::move(code), .message = std::move(message)}),
-                  "application/json");
+void SetReply(httplib::Response& res, HttpReply reply) {
+  res.status = reply.status;
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  res.set_content(std::move(reply.body), reply.content_type);
 }
 
 // Parses a Content-Length value: decimal digits only. nullopt for anything else.
@@ -63,7 +48,7 @@ bool SetUpTls(SSL_CTX& ctx, const std::string& certificate, const std::string& p
 }  // namespace
 
 struct HttpServer::Impl {
-  SignerService* service = nullptr;
+  HttpHandler* handler = nullptr;
   std::unique_ptr<httplib::Server> server;
   uint16_t port = 0;
   std::atomic<bool> stopped{false};
@@ -74,19 +59,21 @@ struct HttpServer::Impl {
                                                httplib::Response& res) {
     if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
     const std::optional<uint64_t> length = ParseLength(req.get_header_value("Content-Length"));
-    const size_t limit = BodyLimit(req.path);
+    const size_t limit = handler->BodyLimit(req.path);
     if (!length) {
-      SetErrorReply(res, 400, "invalid_argument", "malformed Content-Length header");
+      SetReply(res,
+               handler->ErrorReply(400, "invalid_argument", "malformed Content-Length header"));
     } else if (*length > limit) {
-      SetErrorReply(res, 413, "too_large",
-                    "request body of " + std::to_string(*length) + " bytes is larger than the " +
-                        std::to_string(limit) + " bytes this endpoint accepts");
+      SetReply(res, handler->ErrorReply(413, "too_large",
+                                        "request body of " + std::to_string(*length) +
+                                            " bytes is larger than the " + std::to_string(limit) +
+                                            " bytes this endpoint accepts"));
     } else {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     // The body was not read: the connection cannot carry another request.
     res.set_header("Connection", "close");
-    service->CountRequest(req.path, res.status);
+    handler->CountRequest(req.path, res.status);
     return httplib::Server::HandlerResponse::Handled;
   }
 
@@ -95,22 +82,22 @@ struct HttpServer::Impl {
                         .path = req.path,
                         .query = {},
                         .content_type = req.get_header_value("Content-Type"),
+                        .headers = {},
                         .body = req.body};
+    for (const std::string& name : handler->RequestHeaders()) {
+      if (req.has_header(name)) request.headers.emplace(name, req.get_header_value(name));
+    }
     for (const auto& [name, value] : req.params) {
-      // A repeated parameter would have two meanings; the service sees each name once.
+      // A repeated parameter would have two meanings; the handler sees each name once.
       if (!request.query.emplace(name, value).second) {
-        // ErrorBodyFor writes the name's unprintable bytes as \xNN.
-        const signerapi::ErrorBody error = signerapi::ErrorBodyFor(
-            util::InvalidArgumentError("query parameter '" + name.substr(0, 64) + "' is repeated"));
-        SetErrorReply(res, 400, error.code, error.message);
-        service->CountRequest(req.path, res.status);
+        SetReply(res,
+                 handler->ErrorReply(400, "invalid_argument",
+                                     "query parameter '" + name.substr(0, 64) + "' is repeated"));
+        handler->CountRequest(req.path, res.status);
         return;
       }
     }
-    HttpReply reply = service->Handle(request);
-    res.status = reply.status;
-    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
-    res.set_content(std::move(reply.body), reply.content_type);
+    SetReply(res, handler->Handle(request));
   }
 };
 
@@ -118,7 +105,7 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(SignerService& service,
+util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpHandler& handler,
                                                              const HttpServerOptions& options) {
   if (options.host.empty()) return util::InvalidArgumentError("listen address: empty host");
   if (options.tls_certificate.empty() != options.tls_private_key.empty()) {
@@ -126,7 +113,7 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(SignerService& serv
         "tls: give both the certificate and the private key, or neither");
   }
   auto impl = std::make_unique<Impl>();
-  impl->service = &service;
+  impl->handler = &handler;
   if (options.tls_certificate.empty()) {
     impl->server = std::make_unique<httplib::Server>();
   } else {
@@ -161,7 +148,7 @@ util::Result<std::unique_ptr<HttpServer>> HttpServer::Create(SignerService& serv
   const auto serve = [raw](const httplib::Request& req, httplib::Response& res) {
     raw->Serve(req, res);
   };
-  // Every method and path goes to the service, which answers 404 and 405 itself.
+  // Every method and path goes to the handler, which answers 404 and 405 itself.
   constexpr const char* kAnyPath = ".*";
   server.Get(kAnyPath, serve);
   server.Post(kAnyPath, serve);
@@ -205,4 +192,4 @@ void HttpServer::Stop() {
   }
 }
 
-}  // namespace kinko::signerd
+}  // namespace kinko::net

@@ -1,24 +1,25 @@
-// The signer's HTTP server: reads requests on a TCP socket (HTTP/1.1, optionally TLS) and hands
-// them to a SignerService (signerd/service.h). Built on cpp-httplib (Debian's
-// libcpp-httplib-dev); nothing of it appears in this header.
+// An HTTP server for kinko's daemons (kinko-signer, kinkod): reads requests on a TCP socket
+// (HTTP/1.1, optionally TLS) and hands each to an HttpHandler (net/http.h). Built on cpp-httplib
+// (Debian's libcpp-httplib-dev); nothing of it appears in this header.
 //
-// Limits: request bodies above the endpoint's limit (signerapi/json_codec.h) are answered 413
-// before they are read; headers and URIs are bounded by the library; idle connections time out
-// after 5 seconds. Requests are served by a small thread pool; the service serialises decisions.
+// Limits: request bodies above the handler's limit for the path (HttpHandler::BodyLimit) are
+// answered 413 before they are read; headers and URIs are bounded by the library; idle
+// connections time out after 5 seconds. Requests are served by a small thread pool; the handler
+// serialises what must be serialised.
 //
 // Thread-safe: Stop may be called from any thread or a signal handler's helper thread.
-#ifndef KINKO_SIGNERD_HTTP_SERVER_H_
-#define KINKO_SIGNERD_HTTP_SERVER_H_
+#ifndef KINKO_NET_HTTP_SERVER_H_
+#define KINKO_NET_HTTP_SERVER_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "signerd/service.h"
+#include "net/http.h"
 #include "util/result.h"
 #include "util/status.h"
 
-namespace kinko::signerd {
+namespace kinko::net {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -32,8 +33,8 @@ class HttpServer final {
  public:
   // Binds the socket. Fails with kInvalidArgument for a bad host or only one TLS file,
   // kUnavailable when the address cannot be bound (naming it) or the TLS files cannot be
-  // loaded. `service` must outlive the server.
-  static util::Result<std::unique_ptr<HttpServer>> Create(SignerService& service,
+  // loaded. `handler` must outlive the server.
+  static util::Result<std::unique_ptr<HttpServer>> Create(HttpHandler& handler,
                                                           const HttpServerOptions& options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -52,6 +53,6 @@ class HttpServer final {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace kinko::signerd
+}  // namespace kinko::net
 
-#endif  // KINKO_SIGNERD_HTTP_SERVER_H_
+#endif  // KINKO_NET_HTTP_SERVER_H_

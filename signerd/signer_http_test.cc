@@ -1,5 +1,3 @@
-#include "signerd/http_server.h"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -13,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "net/http_server.h"
 #include "signerapi/json_codec.h"
 #include "signerd/service.h"
 #include "signerd/setup.h"
@@ -76,9 +75,9 @@ std::unique_ptr<SignerService> OpenTestService(const std::string& dir) {
       .value();
 }
 
-HttpServerOptions Options(std::string host, uint16_t port, std::string cert = "",
-                          std::string key = "") {
-  HttpServerOptions options;
+net::HttpServerOptions Options(std::string host, uint16_t port, std::string cert = "",
+                               std::string key = "") {
+  net::HttpServerOptions options;
   options.host = std::move(host);
   options.port = port;
   options.tls_certificate = std::move(cert);
@@ -89,8 +88,8 @@ HttpServerOptions Options(std::string host, uint16_t port, std::string cert = ""
 // A server running on its own thread until the fixture ends.
 class RunningServer final {
  public:
-  RunningServer(SignerService& service, const HttpServerOptions& options)
-      : server_(HttpServer::Create(service, options).value()),
+  RunningServer(SignerService& service, const net::HttpServerOptions& options)
+      : server_(net::HttpServer::Create(service, options).value()),
         thread_([this] { result_ = server_->Run(); }) {}
   ~RunningServer() {
     server_->Stop();
@@ -100,7 +99,7 @@ class RunningServer final {
   uint16_t port() const { return server_->port(); }
 
  private:
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<net::HttpServer> server_;
   util::Status result_;
   std::thread thread_;
 };
@@ -147,7 +146,7 @@ std::string RawExchange(uint16_t port, const std::string& head) {
 }
 
 TEST_F(HttpServerTest, AnswersThroughTheService) {
-  RunningServer server(*service_, HttpServerOptions{});
+  RunningServer server(*service_, net::HttpServerOptions{});
   ASSERT_NE(server.port(), 0);
   httplib::Client client("127.0.0.1", server.port());
 
@@ -192,7 +191,7 @@ TEST_F(HttpServerTest, AnswersThroughTheService) {
 }
 
 TEST_F(HttpServerTest, RefusesOversizeBodiesFromTheHeadersAlone) {
-  RunningServer server(*service_, HttpServerOptions{});
+  RunningServer server(*service_, net::HttpServerOptions{});
   // Only the headers are sent: the server answers 413 without waiting for the body.
   struct Case {
     std::string path;
@@ -225,19 +224,20 @@ TEST_F(HttpServerTest, RefusesOversizeBodiesFromTheHeadersAlone) {
 }
 
 TEST_F(HttpServerTest, CreateRefusesBadOptions) {
-  EXPECT_EQ(HttpServer::Create(*service_, Options("", 0)).status().code(),
+  EXPECT_EQ(net::HttpServer::Create(*service_, Options("", 0)).status().code(),
             util::StatusCode::kInvalidArgument);
-  EXPECT_EQ(HttpServer::Create(*service_, Options("127.0.0.1", 0, "cert.pem")).status().code(),
+  EXPECT_EQ(net::HttpServer::Create(*service_, Options("127.0.0.1", 0, "cert.pem")).status().code(),
             util::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      HttpServer::Create(*service_, Options("127.0.0.1", 0, "/nonexistent.pem", "/nonexistent.key"))
-          .status()
-          .code(),
-      util::StatusCode::kUnavailable);
+  EXPECT_EQ(net::HttpServer::Create(*service_,
+                                    Options("127.0.0.1", 0, "/nonexistent.pem", "/nonexistent.key"))
+                .status()
+                .code(),
+            util::StatusCode::kUnavailable);
   // A port in use.
-  std::unique_ptr<HttpServer> first = HttpServer::Create(*service_, HttpServerOptions{}).value();
+  std::unique_ptr<net::HttpServer> first =
+      net::HttpServer::Create(*service_, net::HttpServerOptions{}).value();
   const util::Status in_use =
-      HttpServer::Create(*service_, Options("127.0.0.1", first->port())).status();
+      net::HttpServer::Create(*service_, Options("127.0.0.1", first->port())).status();
   EXPECT_EQ(in_use.code(), util::StatusCode::kUnavailable) << in_use;
   EXPECT_NE(in_use.message().find(std::to_string(first->port())), std::string::npos) << in_use;
   // Stopped before it ran: Run returns at once.
