@@ -237,10 +237,6 @@ btc::Txid ReadTxid(RowReader& read, int column, std::string_view name) {
   return btc::Txid(read.Fixed<32>(column, name));
 }
 
-// Runs `select` (bound, not stepped) that must return one row, and leaves it on that row.
-// Returns false when there is none.
-util::Result<bool> StepToRow(Statement& select) { return select.Step(); }
-
 // --- Opening -----------------------------------------------------------------------------------
 
 // Creates `path` as an empty file with mode 0600 (an empty file is an empty SQLite database;
@@ -419,7 +415,7 @@ util::Result<IntentRecord> ReadIntent(sqlite3* db, const IntentId& id) {
       Statement::Prepare(db, std::string(kSelectIntent) + " WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindBlob(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(IntentLabel(id) + " does not exist");
   util::Result<IntentRecord> record = DecodeIntent(*select);
@@ -436,7 +432,7 @@ util::Result<IntentState> ReadIntentStateOf(sqlite3* db, const IntentId& id, std
       Statement::Prepare(db, "SELECT state, wallet FROM intents WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindBlob(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(IntentLabel(id) + " does not exist");
   RowReader read(*select, "intents");
@@ -481,7 +477,7 @@ util::Result<std::optional<Utxo>> ReadUtxo(sqlite3* db, const btc::Outpoint& out
       Statement::Prepare(db, std::string(kSelectUtxo) + " WHERE txid = ?1 AND vout = ?2");
   if (!select.ok()) return select.status();
   if (util::Status bound = BindOutpoint(*select, 1, outpoint); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Utxo>();
   util::Result<Utxo> coin = DecodeUtxo(*select);
@@ -581,7 +577,7 @@ util::Result<BatchRecord> ReadBatch(sqlite3* db, int64_t id) {
       Statement::Prepare(db, std::string(kSelectBatch) + " WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindInt64(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(BatchLabel(id) + " does not exist");
   util::Result<BatchRecord> batch = DecodeBatch(*select);
@@ -666,7 +662,7 @@ util::Result<uint32_t> AllocateChangeIndex(sqlite3* db, const std::string& walle
       "0))");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindText(1, wallet); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   RowReader read(*select, "change_indexes");
   const int64_t next = *row ? read.Int64(0, "next_index") : 0;
@@ -1206,10 +1202,11 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
         move_intent->BindBlob(3, batch.intents[i]),
     });
     if (!bound.ok()) return bound;
-    const std::string label = IntentLabel(batch.intents[i]);
-    util::Status ran = FirstFailure({add_intent->Run(), RunChanging(*move_intent, 1, label),
-                                     add_intent->Reset(), move_intent->Reset()});
-    if (!ran.ok()) return ran;
+    if (util::Status ran = add_intent->Run(); !ran.ok()) return ran;
+    util::Status moved = RunChanging(*move_intent, 1, IntentLabel(batch.intents[i]));
+    if (!moved.ok()) return moved;
+    util::Status reset = FirstFailure({add_intent->Reset(), move_intent->Reset()});
+    if (!reset.ok()) return reset;
   }
 
   util::Result<Statement> add_input = Statement::Prepare(
@@ -1229,10 +1226,11 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
         BindOutpoint(*reserve, 2, batch.inputs[i]),
     });
     if (!bound.ok()) return bound;
-    const std::string label = CoinLabel(batch.inputs[i]);
-    util::Status ran = FirstFailure(
-        {add_input->Run(), RunChanging(*reserve, 1, label), add_input->Reset(), reserve->Reset()});
-    if (!ran.ok()) return ran;
+    if (util::Status ran = add_input->Run(); !ran.ok()) return ran;
+    util::Status reserved = RunChanging(*reserve, 1, CoinLabel(batch.inputs[i]));
+    if (!reserved.ok()) return reserved;
+    util::Status reset = FirstFailure({add_input->Reset(), reserve->Reset()});
+    if (!reset.ok()) return reset;
   }
 
   util::Result<BatchRecord> created = ReadBatch(db_, id);
