@@ -199,6 +199,10 @@ util::Status BindOptionalInt64(Statement& statement, int index, std::optional<in
   return value ? statement.BindInt64(index, *value) : statement.BindNull(index);
 }
 
+util::Status BindOptionalUint32(Statement& statement, int index, std::optional<uint32_t> value) {
+  return value ? statement.BindInt64(index, *value) : statement.BindNull(index);
+}
+
 util::Status BindOptionalBlob(Statement& statement, int index,
                               const std::optional<std::vector<uint8_t>>& value) {
   return value ? statement.BindBlob(index, *value) : statement.BindNull(index);
@@ -997,8 +1001,6 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
   for (const Utxo& coin : utxos) {
     util::Result<std::optional<Utxo>> stored = ReadUtxo(db_, coin.outpoint);
     if (!stored.ok()) return stored.status();
-    const std::optional<int64_t> height =
-        coin.height ? std::optional<int64_t>(*coin.height) : std::nullopt;
     if (stored->has_value()) {
       // A txid commits to its outputs: the same outpoint with other content is a wrong report.
       const Utxo& known = **stored;
@@ -1008,7 +1010,7 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
                                         " is stored with another wallet, amount or script");
       }
       util::Status bound = FirstFailure({BindOutpoint(*update_height, 1, coin.outpoint),
-                                         BindOptionalInt64(*update_height, 3, height)});
+                                         BindOptionalUint32(*update_height, 3, coin.height)});
       if (!bound.ok()) return bound;
       if (util::Status ran = update_height->Run(); !ran.ok()) return ran;
       if (util::Status reset = update_height->Reset(); !reset.ok()) return reset;
@@ -1021,7 +1023,7 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
         insert->BindBlob(5, coin.script_pubkey),
         insert->BindInt64(6, coin.change ? 1 : 0),
         insert->BindInt64(7, coin.index),
-        BindOptionalInt64(*insert, 8, height),
+        BindOptionalUint32(*insert, 8, coin.height),
         insert->BindText(9, UtxoStateName(coin.state)),
         BindOptionalInt64(*insert, 10, coin.batch_id),
     });
@@ -1156,7 +1158,7 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
     }
   }
 
-  std::optional<int64_t> change_index;
+  std::optional<uint32_t> change_index;
   if (batch.has_change) {
     util::Result<uint32_t> allocated = AllocateChangeIndex(db_, batch.wallet);
     if (!allocated.ok()) return allocated.status();
@@ -1171,7 +1173,7 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
   if (!insert.ok()) return insert.status();
   util::Status bound = FirstFailure({
       insert->BindText(1, batch.wallet),
-      BindOptionalInt64(*insert, 2, change_index),
+      BindOptionalUint32(*insert, 2, change_index),
       insert->BindBlob(3, batch.psbt),
       BindOptionalTxid(*insert, 4, batch.txid),
       insert->BindInt64(5, batch.fee_sats),
@@ -1322,8 +1324,6 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
     return util::AbortedError(label + " is owned by another instance");
   }
 
-  const std::optional<int64_t> confirmed_height =
-      update.confirmed_height ? std::optional<int64_t>(*update.confirmed_height) : std::nullopt;
   util::Result<Statement> write_batch = Statement::Prepare(
       db_,
       "UPDATE batches SET state = ?2, psbt = coalesce(?3, psbt), "
@@ -1338,7 +1338,7 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
       BindOptionalBlob(*write_batch, 4, update.final_tx),
       BindOptionalTxid(*write_batch, 5, update.txid),
       BindOptionalText(*write_batch, 6, update.detail),
-      BindOptionalInt64(*write_batch, 7, confirmed_height),
+      BindOptionalUint32(*write_batch, 7, update.confirmed_height),
       write_batch->BindUint64(8, update.now + update.lease_seconds),
       write_batch->BindUint64(9, update.now),
   });
@@ -1348,8 +1348,6 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
   // The intents follow the batch. On failure, intents put back to approved leave the batch
   // (they are free to be built again); refused ones keep it, to show which batch failed.
   const IntentState intents_to = failing ? update.intents_on_failure : IntentStateFor(update.to);
-  const std::optional<int64_t> intents_batch =
-      intents_to == IntentState::kApproved ? std::nullopt : std::optional<int64_t>(update.id);
   util::Result<Statement> move_intents = Statement::Prepare(
       db_,
       "UPDATE intents SET state = ?2, detail = coalesce(?3, detail), batch_id = ?4, "
@@ -1359,7 +1357,8 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
       move_intents->BindInt64(1, update.id),
       move_intents->BindText(2, IntentStateName(intents_to)),
       BindOptionalText(*move_intents, 3, update.intent_detail),
-      BindOptionalInt64(*move_intents, 4, intents_batch),
+      intents_to == IntentState::kApproved ? move_intents->BindNull(4)
+                                           : move_intents->BindInt64(4, update.id),
       move_intents->BindUint64(5, update.now),
   });
   if (!bound.ok()) return bound;
