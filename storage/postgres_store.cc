@@ -538,6 +538,7 @@ CREATE TABLE utxos (
 );
 CREATE INDEX utxos_by_wallet ON utxos (wallet, state);
 CREATE INDEX utxos_by_batch ON utxos (batch_id);
+CREATE INDEX utxos_by_change_index ON utxos (wallet, change, derivation_index);
 CREATE TABLE transactions (
   txid BYTEA PRIMARY KEY,
   raw BYTEA NOT NULL
@@ -804,6 +805,36 @@ util::Result<Utxo> ReadUtxo(const PGresult* result, int i) {
   return utxo;
 }
 
+// The wallet's next unused change index: one past both the last one handed out and the highest
+// change coin stored (the chain may know change coins the counter does not, e.g. after a
+// restore). The upsert locks the wallet's counter row, so concurrent batches get distinct
+// indexes; an aborted batch's increment is rolled back with it. kFailedPrecondition when the
+// change branch is used up.
+util::Result<uint32_t> AllocateChangeIndex(Tx& tx, const std::string& wallet) {
+  util::Result<PgResult> coins = tx.Exec(
+      "SELECT COALESCE(max(derivation_index) + 1, 0) AS floor FROM utxos "
+      "WHERE wallet = $1 AND change",
+      Params().Text(wallet));
+  if (!coins.ok()) return coins.status();
+  RowReader coins_row(coins->get(), 0, "utxos change index");
+  const int64_t floor = coins_row.IntIn("floor", 0, int64_t{1} << 32);
+  if (!coins_row.status().ok()) return coins_row.status();
+  util::Result<PgResult> counter = tx.Exec(
+      "INSERT INTO wallet_counters AS c (wallet, next_change_index) VALUES ($1, $2 + 1) "
+      "ON CONFLICT (wallet) DO UPDATE "
+      "SET next_change_index = GREATEST(c.next_change_index, $2) + 1 "
+      "RETURNING next_change_index - 1 AS change_index",
+      Params().Text(wallet).Int(floor));
+  if (!counter.ok()) return counter.status();
+  RowReader row(counter->get(), 0, "wallet_counters");
+  const int64_t index = row.IntIn("change_index", 0, std::numeric_limits<int64_t>::max() - 1);
+  if (!row.status().ok()) return row.status();
+  if (index > std::numeric_limits<uint32_t>::max()) {
+    return util::FailedPreconditionError("wallet '" + wallet + "': change indexes used up");
+  }
+  return static_cast<uint32_t>(index);
+}
+
 // The intent state that follows a batch in `state` (not kFailed: see BatchUpdate).
 IntentState IntentStateOf(BatchState state) {
   switch (state) {
@@ -829,9 +860,9 @@ bool IsFinalBatch(BatchState state) {
 }
 
 // The moves of store.h: building→signing→signed→broadcast→confirmed, any non-final→failed,
-// and X→X.
+// and X→X for the non-final states (nothing records progress on a finished batch).
 bool IsBatchMove(BatchState from, BatchState to) {
-  if (from == to) return true;
+  if (from == to) return !IsFinalBatch(from);
   if (to == BatchState::kFailed) return !IsFinalBatch(from);
   switch (from) {
     case BatchState::kBuilding:
@@ -977,7 +1008,15 @@ util::Result<std::vector<IntentRecord>> PostgresStore::ListIntents(const IntentF
   return RunTransaction(
       *pool_, TxMode::kReadOnly, options_.attempts,
       [&](Tx& tx) -> util::Result<std::vector<IntentRecord>> {
-        // An `after` that names no intent compares with NULL and selects nothing.
+        if (after.has_value()) {
+          util::Result<PgResult> found =
+              tx.Exec("SELECT 1 FROM intents WHERE id = $1", Params().OptionalBytes(after));
+          if (!found.ok()) return found.status();
+          if (PQntuples(found->get()) == 0) {
+            return util::NotFoundError("intent filter: after: " + IntentName(*filter.after) +
+                                       " not found");
+          }
+        }
         return ReadIntents(
             tx,
             "SELECT id, wallet, state, signed_intent, requester, external_ref, created_at, "
@@ -1128,16 +1167,21 @@ util::Status PostgresStore::AddUtxos(std::span<const Utxo> utxos) {
       return util::InvalidArgumentError(CoinName(utxo.outpoint) + ": amount not positive");
     }
   }
+  // In outpoint order, the order every transaction locks coins in.
+  std::vector<const Utxo*> sorted;
+  for (const Utxo& utxo : utxos) sorted.push_back(&utxo);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Utxo* a, const Utxo* b) { return a->outpoint < b->outpoint; });
   return RunTransaction(*pool_, TxMode::kReadWrite, options_.attempts, [&](Tx& tx) -> util::Status {
-    for (const Utxo& utxo : utxos) {
+    for (const Utxo* coin : sorted) {
+      const Utxo& utxo = *coin;
       std::optional<int64_t> height;
       if (utxo.height.has_value()) height = *utxo.height;
-      // A coin stored already keeps everything but its height.
       util::Result<PgResult> added = tx.Exec(
           "INSERT INTO utxos (txid, vout, wallet, sats, script_pubkey, change, "
           "derivation_index, height, state, batch_id) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-          "ON CONFLICT (txid, vout) DO UPDATE SET height = EXCLUDED.height",
+          "ON CONFLICT (txid, vout) DO NOTHING RETURNING vout",
           Params()
               .Bytes(utxo.outpoint.txid.span())
               .Int(utxo.outpoint.index)
@@ -1150,6 +1194,29 @@ util::Status PostgresStore::AddUtxos(std::span<const Utxo> utxos) {
               .Text(UtxoStateName(utxo.state))
               .OptionalInt(utxo.batch_id));
       if (!added.ok()) return added.status();
+      if (PQntuples(added->get()) == 1) continue;
+      // Stored already: it keeps its state and batch and takes the new height, unless the
+      // outpoint is claimed with other content.
+      util::Result<PgResult> stored = tx.Exec(
+          "SELECT wallet, sats, script_pubkey FROM utxos WHERE txid = $1 AND vout = $2 "
+          "FOR UPDATE",
+          Params().Bytes(utxo.outpoint.txid.span()).Int(utxo.outpoint.index));
+      if (!stored.ok()) return stored.status();
+      if (PQntuples(stored->get()) != 1) {
+        return util::InternalError("postgres: " + CoinName(utxo.outpoint) + ": vanished");
+      }
+      RowReader row(stored->get(), 0, CoinName(utxo.outpoint));
+      const bool same = row.Text("wallet") == utxo.wallet && row.Int("sats") == utxo.sats &&
+                        row.Bytes("script_pubkey") == utxo.script_pubkey;
+      if (!row.status().ok()) return row.status();
+      if (!same) {
+        return util::AlreadyExistsError(CoinName(utxo.outpoint) +
+                                        ": stored with another wallet, amount or script");
+      }
+      util::Result<PgResult> updated = tx.Exec(
+          "UPDATE utxos SET height = $3 WHERE txid = $1 AND vout = $2",
+          Params().Bytes(utxo.outpoint.txid.span()).Int(utxo.outpoint.index).OptionalInt(height));
+      if (!updated.ok()) return updated.status();
     }
     return util::OkStatus();
   });
@@ -1287,8 +1354,7 @@ util::Result<BatchRecord> PostgresStore::CreateBatch(const NewBatch& batch) {
           if (!state.has_value()) row.Fail("state", "unknown state");
           if (!row.status().ok()) return row.status();
           if (wallet != batch.wallet) {
-            return util::NotFoundError(CoinName(outpoint) + " not found in wallet '" +
-                                       batch.wallet + "'");
+            return util::InvalidArgumentError(CoinName(outpoint) + ": of wallet '" + wallet + "'");
           }
           if (*state != UtxoState::kAvailable) {
             return util::AbortedError(CoinName(outpoint) + ": " +
@@ -1297,18 +1363,9 @@ util::Result<BatchRecord> PostgresStore::CreateBatch(const NewBatch& batch) {
         }
         std::optional<int64_t> change_index;
         if (batch.has_change) {
-          // The upsert locks the wallet's counter row, so concurrent batches get distinct indexes;
-          // an aborted batch's increment is rolled back with it.
-          util::Result<PgResult> counter = tx.Exec(
-              "INSERT INTO wallet_counters (wallet, next_change_index) VALUES ($1, 1) "
-              "ON CONFLICT (wallet) DO UPDATE "
-              "SET next_change_index = wallet_counters.next_change_index + 1 "
-              "RETURNING next_change_index - 1 AS change_index",
-              Params().Text(batch.wallet));
-          if (!counter.ok()) return counter.status();
-          RowReader row(counter->get(), 0, "wallet_counters");
-          change_index = row.IntIn("change_index", 0, std::numeric_limits<uint32_t>::max());
-          if (!row.status().ok()) return row.status();
+          util::Result<uint32_t> allocated = AllocateChangeIndex(tx, batch.wallet);
+          if (!allocated.ok()) return allocated.status();
+          change_index = *allocated;
         }
         util::Result<PgResult> created = tx.Exec(
             "INSERT INTO batches (wallet, state, change_index, psbt, final_tx, txid, fee_sats, "
