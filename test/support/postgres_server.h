@@ -149,12 +149,35 @@ class PostgresServer final {
     PGconn* conn = PQconnectdb(Url(database).c_str());
     bool ok = PQstatus(conn) == CONNECTION_OK;
     if (ok) {
+      PQsetNoticeProcessor(
+          conn, [](void*, const char*) {}, nullptr);  // "drop cascades to ..."
       PGresult* result = PQexec(conn, sql.c_str());
       ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
       PQclear(result);
     }
     PQfinish(conn);
     return ok;
+  }
+
+  // Creates schema `name` ([a-z0-9_]+, new) in database `database` and returns a connection URL
+  // whose search_path is that schema alone, so that a store's tables go there: a fresh,
+  // empty place much faster to make than a database. kInvalidArgument for a bad name;
+  // kInternal when the server refuses.
+  util::Result<std::string> CreateSchema(std::string_view database, std::string_view name) {
+    if (!IsPlainName(database) || !IsPlainName(name)) {
+      return util::InvalidArgumentError("schema name '" + std::string(name) + "'");
+    }
+    if (!Run("CREATE SCHEMA " + std::string(name), database)) {
+      return util::InternalError("postgres server: create schema " + std::string(name));
+    }
+    return Url(database) + "?options=-csearch_path%3D" + std::string(name);
+  }
+
+  // Drops schema `name` of database `database` and everything in it. Returns false when the
+  // server refuses.
+  bool DropSchema(std::string_view database, std::string_view name) {
+    if (!IsPlainName(database) || !IsPlainName(name)) return false;
+    return Run("DROP SCHEMA IF EXISTS " + std::string(name) + " CASCADE", database);
   }
 
   // The connection URL of database `name` over TCP.
