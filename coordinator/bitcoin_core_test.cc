@@ -39,10 +39,9 @@ using util::StatusCode;
 constexpr char kRpcUser[] = "kinko";
 constexpr char kRpcPassword[] = "correct-horse-battery-staple";
 
-std::string WriteTempFile(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("kinko-chain-test-" + std::to_string(getpid()) + "-" + name))
-                               .string();
+// Writes `text` to `dir`/`name`; returns the path.
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -118,7 +117,8 @@ class BitcoinCoreNodeTest : public ::testing::Test {
 
   std::unique_ptr<BitcoinCoreChain> PasswordChain(const std::string& password) {
     return BitcoinCoreChain::Create(
-               PasswordOptions(node_->rpc_url(), WriteTempFile("password", password + "\n")))
+               PasswordOptions(node_->rpc_url(),
+                               WriteFile(node_->datadir(), "password", password + "\n")))
         .value();
   }
 
@@ -453,7 +453,7 @@ TEST(BitcoinCoreStoppedNodeTest, EveryCallIsUnavailable) {
   std::unique_ptr<BitcoinCoreChain> chain =
       BitcoinCoreChain::Create(
           PasswordOptions((*node)->rpc_url(),
-                          WriteTempFile("stopped-password", std::string(kRpcPassword))))
+                          WriteFile((*node)->datadir(), "password", kRpcPassword)))
           .value();
   ASSERT_EQ(chain->EstimateFeeRate(2).status().code(), StatusCode::kNotFound);
   ASSERT_TRUE((*node)->Stop().ok());
