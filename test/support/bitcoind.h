@@ -133,10 +133,16 @@ struct BitcoindOptions {
 class BitcoindNode final {
  public:
   // Starts a node and waits until it answers `getblockchaininfo`. Fails with kNotFound when
-  // there is no bitcoind (FindBitcoind), and with kUnavailable, quoting the end of its log,
-  // when it exits or does not answer in time.
+  // there is no bitcoind (FindBitcoind), kFailedPrecondition when $BITCOIND is set but names
+  // no executable (a mistake to report, not a reason to skip), and kUnavailable, quoting the
+  // end of its log, when it exits or does not answer in time.
   static util::Result<std::unique_ptr<BitcoindNode>> Start(BitcoindOptions options = {}) {
     const std::optional<std::string> binary = FindBitcoind();
+    const char* env = getenv("BITCOIND");
+    if (!binary && env != nullptr && env[0] != '\0') {
+      return util::FailedPreconditionError("BITCOIND=" + std::string(env) +
+                                           " is not an executable");
+    }
     if (!binary) return util::NotFoundError(kBitcoindSkip);
     std::string datadir = (std::filesystem::temp_directory_path() / "kinko-bitcoind-XXXXXX");
     if (mkdtemp(datadir.data()) == nullptr) return util::UnavailableError("mkdtemp failed");
