@@ -443,6 +443,33 @@ TEST_F(BitcoinCoreNodeTest, MissingCookieFileIsUnavailable) {
   EXPECT_NE(rate.status().message().find("no-such-cookie"), std::string::npos);
 }
 
+// Its own node, restarted under the backend: the new cookie is read, and the watch-only wallet
+// (loaded at start-up) still sees its coins.
+TEST(BitcoinCoreRestartedNodeTest, BackendFollowsTheRestart) {
+  util::Result<std::unique_ptr<BitcoindNode>> node = BitcoindNode::Start();
+  if (node.status().code() == StatusCode::kNotFound) GTEST_SKIP() << kBitcoindSkip;
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->CreateMiner().ok());
+  std::unique_ptr<BitcoinCoreChain> chain =
+      BitcoinCoreChain::Create(CookieOptions((*node)->rpc_url(), (*node)->cookie_file())).value();
+  const ChainWallet wallet{.wallet_id = "restarted",
+                           .descriptor = testing::MakeTestWallet(TestContext()).descriptor,
+                           .range = 20};
+  ASSERT_TRUE(chain->Watch(wallet).ok());
+  const btc::Script script = WalletScript(wallet.descriptor, 0, 7);
+  ASSERT_TRUE((*node)->Fund(Address(script), 3'000'000).ok());
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  const std::string old_cookie = testing::ReadTextFile((*node)->cookie_file());
+
+  util::Status restarted = (*node)->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  ASSERT_NE(testing::ReadTextFile((*node)->cookie_file()), old_cookie);
+  util::Result<std::vector<ChainUtxo>> utxos = chain->ListUnspent(wallet, 1);
+  ASSERT_TRUE(utxos.ok()) << utxos.status();
+  ASSERT_EQ(utxos->size(), 1u);
+  EXPECT_EQ((*utxos)[0].script_pubkey, script.bytes());
+}
+
 // Its own node, stopped under the backend.
 TEST(BitcoinCoreStoppedNodeTest, EveryCallIsUnavailable) {
   util::Result<std::unique_ptr<BitcoindNode>> node = BitcoindNode::Start(NodeOptions());
