@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -179,12 +178,19 @@ TEST_F(BitcoinCoreNodeTest, WatchFundSpendAndConfirm) {
   ASSERT_EQ(confirmed->size(), 2u);
   std::vector<btc::Transaction> previous;
   std::vector<btc::Outpoint> outpoints;
-  for (const auto& [txid_hex, script, sats] :
-       {std::tuple{*funding0, script0, int64_t{100'000'000}},
-        std::tuple{*funding1, script1, int64_t{50'000'000}}}) {
-    const auto coin = std::find_if(confirmed->begin(), confirmed->end(), [&](const ChainUtxo& u) {
-      return u.outpoint.txid == Txid(txid_hex);
-    });
+  struct Funding {
+    std::string txid_hex;
+    btc::Script script;
+    int64_t sats;
+  };
+  for (const Funding& funding :
+       {Funding{*funding0, script0, 100'000'000}, Funding{*funding1, script1, 50'000'000}}) {
+    const std::string& txid_hex = funding.txid_hex;
+    const btc::Script& script = funding.script;
+    const int64_t sats = funding.sats;
+    const btc::Txid txid = Txid(txid_hex);
+    const auto coin = std::find_if(confirmed->begin(), confirmed->end(),
+                                   [&](const ChainUtxo& u) { return u.outpoint.txid == txid; });
     ASSERT_NE(coin, confirmed->end()) << txid_hex;
     EXPECT_EQ(coin->sats, sats);
     EXPECT_EQ(coin->script_pubkey, script.bytes());
