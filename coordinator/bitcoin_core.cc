@@ -8,6 +8,7 @@
 #include <cstring>
 #include <utility>
 
+#include "btc/descriptor.h"
 #include "coordinator/internal/core_replies.h"
 #include "coordinator/internal/json_rpc.h"
 #include "net/http_client.h"
@@ -184,14 +185,12 @@ util::Result<std::pair<std::string, std::string>> BitcoinCoreChain::SplitBranche
   static constexpr std::string_view kMultipath = "<0;1>";
   const size_t hash = descriptor.find('#');
   if (hash != std::string_view::npos) {
-    // BIP 380: "#" and 8 checksum characters end the text. The node checks the checksum of
-    // each branch we send; this one would only be dropped, so it is not checked here.
-    if (hash + 9 != descriptor.size()) {
-      return util::InvalidArgumentError(
-          "descriptor: '#' must be followed by an 8-character "
-          "checksum at the end");
+    // BIP 380: "#" and the 8-character checksum of the text before it end the descriptor.
+    const std::string_view body = descriptor.substr(0, hash);
+    if (descriptor.substr(hash + 1) != btc::DescriptorChecksum(body)) {
+      return util::InvalidArgumentError("descriptor: bad checksum");
     }
-    descriptor = descriptor.substr(0, hash);
+    descriptor = body;
   }
   std::string receive;
   std::string change;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "btc/descriptor.h"
 #include "btc/transaction.h"
 #include "coordinator/bitcoin_core.h"
 #include "coordinator/internal/core_replies.h"
@@ -250,7 +251,8 @@ TEST(BitcoinCoreBranchesTest, SplitBranches) {
   };
   const std::vector<Case> cases = {
       {"wpkh(tpubA/<0;1>/*)", "wpkh(tpubA/0/*)", "wpkh(tpubA/1/*)"},
-      {"wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))#abcdefgh",
+      {"wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))#" +
+           btc::DescriptorChecksum("wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))"),
        "wsh(multi(2,[aa/48h]tpubA/0/*,tpubB/0/*))", "wsh(multi(2,[aa/48h]tpubA/1/*,tpubB/1/*))"},
   };
   for (const Case& c : cases) {
@@ -264,10 +266,11 @@ TEST(BitcoinCoreBranchesTest, SplitBranches) {
 
 TEST(BitcoinCoreBranchesTest, SplitBranchesRefusesOtherForms) {
   for (const std::string descriptor : {
-           "wpkh(tpubA/0/*)",          // No multipath group.
-           "wpkh(tpubA/<1;0>/*)",      // Another order.
-           "wpkh(tpubA/<0;1;2>/*)",    // Three branches.
-           "wpkh(tpubA/<0;1>/*)#abc",  // Short checksum.
+           "wpkh(tpubA/0/*)",               // No multipath group.
+           "wpkh(tpubA/<1;0>/*)",           // Another order.
+           "wpkh(tpubA/<0;1;2>/*)",         // Three branches.
+           "wpkh(tpubA/<0;1>/*)#abc",       // Short checksum.
+           "wpkh(tpubA/<0;1>/*)#qqqqqqqq",  // Wrong checksum.
            "wpkh(tpubA/<0;1>/*)#abcdefgh#",
            "wpkh(tpubA/<0;1>/*",
        }) {
