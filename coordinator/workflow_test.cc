@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -254,8 +255,11 @@ TEST_F(WorkflowTest, BatchingPaysThreeIntentsInOneTransaction) {
   ExpectFinalTransactionVerifies(*batch);
   const auto outputs = Outputs(*batch);
   ASSERT_EQ(outputs.size(), 4u);
+  // The outputs are paid in the batch's intent order (received, then id).
+  EXPECT_TRUE(
+      std::is_permutation(ids.begin(), ids.end(), batch->intents.begin(), batch->intents.end()));
   for (size_t i = 0; i < 3; ++i) {
-    util::Result<IntentView> view = coordinator_->GetIntent(ids[i]);
+    util::Result<IntentView> view = coordinator_->GetIntent(batch->intents[i]);
     ASSERT_TRUE(view.ok());
     EXPECT_EQ(view->record.state, IntentState::kBroadcast);
     EXPECT_EQ(outputs[i].first, view->record.outputs[0].address);
