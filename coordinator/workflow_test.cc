@@ -571,3 +571,41 @@ TEST_F(WorkflowTest, ImportFindsOnlyTheWalletsOutputs) {
 
 }  // namespace
 }  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// A coordinator that stopped right after creating a batch (before building its PSBT): another
+// instance builds, signs and exports it once the lease is over.
+TEST_F(WorkflowTest, ResumeBuildsABatchLeftInBuilding) {
+  const IntentView view = Submit(MakeIntent(110, {{kinko::testing::ForeignAddress(110), 50'000}}));
+  ASSERT_EQ(view.record.state, IntentState::kApproved);
+  storage::NewBatch created;
+  created.wallet = kinko::testing::kFixtureWalletId;
+  created.intents = {view.record.id};
+  created.inputs = {{.txid = funding_.ComputeTxid(), .index = 0}};
+  created.has_change = true;
+  created.fee_sats = 2'000;
+  created.fee_rate_sat_per_kvb = 5'000;
+  created.owner = "crashed";
+  created.now = CoordinatorSetup::Now();
+  created.lease_seconds = 60;
+  util::Result<storage::BatchRecord> batch = store_->CreateBatch(created);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+
+  // The lease still runs: left alone.
+  ASSERT_TRUE(coordinator_->Resume().ok());
+  EXPECT_EQ(coordinator_->GetBatch(batch->id)->state, storage::BatchState::kBuilding);
+
+  clock_offset_ = 120;
+  ASSERT_TRUE(coordinator_->Resume().ok());
+  util::Result<storage::BatchRecord> resumed = coordinator_->GetBatch(batch->id);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->state, storage::BatchState::kBroadcast) << resumed->detail;
+  EXPECT_EQ(resumed->owner, "test");
+  ExpectFinalTransactionVerifies(*resumed);
+  EXPECT_EQ(coordinator_->GetIntent(view.record.id)->record.state, IntentState::kBroadcast);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
