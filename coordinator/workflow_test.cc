@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "btc/interpreter.h"
+#include "coordinator/bitcoin_core.h"
 #include "coordinator/offline_chain.h"
 #include "storage/sqlite_store.h"
 #include "test/coordinator/coordinator_setup.h"
 #include "test/signer/signer_process.h"
+#include "test/support/bitcoind.h"
 #include "util/hex.h"
 
 namespace kinko::coordinator {
@@ -605,6 +607,79 @@ TEST_F(WorkflowTest, ResumeBuildsABatchLeftInBuilding) {
   EXPECT_EQ(resumed->owner, "test");
   ExpectFinalTransactionVerifies(*resumed);
   EXPECT_EQ(coordinator_->GetIntent(view.record.id)->record.state, IntentState::kBroadcast);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// The same flow on a regtest Bitcoin Core node (when $BITCOIND or `bitcoind` on PATH exists):
+// the wallet is funded by the node's miner, the withdrawal is test-accepted, broadcast, mined,
+// and Resume follows it to confirmation.
+TEST_F(WorkflowTest, RegtestWithdrawalIsBroadcastAndConfirmed) {
+  util::Result<std::unique_ptr<kinko::testing::BitcoindNode>> node =
+      kinko::testing::BitcoindNode::Start();
+  if (node.status().code() == util::StatusCode::kNotFound) {
+    GTEST_SKIP() << kinko::testing::kBitcoindSkip;
+  }
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->CreateMiner().ok());
+  BitcoinCoreOptions chain_options;
+  chain_options.rpc_url = (*node)->rpc_url();
+  chain_options.cookie_file = (*node)->cookie_file();
+  auto chain = BitcoinCoreChain::Create(chain_options);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  auto store = storage::SqliteStore::Open(root_ + "/regtest.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  CoordinatorOptions options;
+  options.instance = "regtest";
+  util::Result<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(kinko::testing::TestContext(), setup_->MakeConfig(urls_), **store,
+                          **chain, std::move(options));
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+
+  const std::string receive =
+      btc::EncodeAddress(funding_.outputs[0].script_pubkey, kinko::testing::kFixtureNetwork)
+          .value();
+  ASSERT_TRUE((*node)->Fund(receive, 1'000'000'000).ok());
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  ASSERT_TRUE((*node)->SyncWallets().ok());
+
+  const std::string to = kinko::testing::ForeignAddress(120);
+  auto submitted = (*coordinator)->SubmitIntent(MakeIntent(120, {{to, 40'000'000}}).Encode());
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  ASSERT_EQ(submitted->first.record.state, IntentState::kApproved);
+  util::Result<ExecuteResult> executed =
+      (*coordinator)->Execute(kinko::testing::kFixtureWalletId, {});
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  ASSERT_EQ(executed->batches.size(), 1u);
+  util::Result<storage::BatchRecord> batch = (*coordinator)->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->state, storage::BatchState::kBroadcast) << batch->detail;
+
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  ASSERT_TRUE((*node)->SyncWallets().ok());
+  ASSERT_TRUE((*coordinator)->Resume().ok());
+  batch = (*coordinator)->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->state, storage::BatchState::kConfirmed) << batch->detail;
+  EXPECT_TRUE(batch->confirmed_height.has_value());
+  EXPECT_EQ((*coordinator)->GetIntent(submitted->first.record.id)->record.state,
+            IntentState::kConfirmed);
+  // The funding coin is spent; the change is the wallet's coin now.
+  util::Result<std::vector<storage::Utxo>> coins =
+      (*coordinator)->Utxos(kinko::testing::kFixtureWalletId);
+  ASSERT_TRUE(coins.ok()) << coins.status();
+  int64_t available = 0;
+  for (const storage::Utxo& coin : *coins) {
+    if (coin.state == storage::UtxoState::kAvailable) {
+      EXPECT_TRUE(coin.change);
+      available += coin.sats;
+    }
+  }
+  EXPECT_EQ(available, 1'000'000'000 - 40'000'000 - batch->fee_sats);
 }
 
 }  // namespace
