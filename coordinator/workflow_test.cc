@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "btc/interpreter.h"
@@ -680,6 +682,53 @@ TEST_F(WorkflowTest, RegtestWithdrawalIsBroadcastAndConfirmed) {
     }
   }
   EXPECT_EQ(available, 1'000'000'000 - 40'000'000 - batch->fee_sats);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// Two coordinators on one store execute the same approved intents at once: the store's
+// compare-and-set gives each intent to one batch, and one transaction pays it.
+TEST_F(WorkflowTest, TwoCoordinatorsExecutingAtOnceBuildOneTransactionPerIntent) {
+  std::vector<storage::IntentId> ids;
+  for (uint64_t i = 0; i < 4; ++i) {
+    ids.push_back(
+        Submit(MakeIntent(130 + i, {{kinko::testing::ForeignAddress(static_cast<uint8_t>(130 + i)),
+                                     100'000}}))
+            .record.id);
+  }
+  std::unique_ptr<Coordinator> other = MakeCoordinator("other");
+  ASSERT_NE(other, nullptr);
+  util::Result<ExecuteResult> a = util::InternalError("not run");
+  util::Result<ExecuteResult> b = util::InternalError("not run");
+  std::thread first([&] { a = coordinator_->Execute(kinko::testing::kFixtureWalletId, {}); });
+  std::thread second([&] { b = other->Execute(kinko::testing::kFixtureWalletId, {}); });
+  first.join();
+  second.join();
+  ASSERT_TRUE(a.ok() || b.ok()) << a.status() << " / " << b.status();
+
+  std::set<int64_t> batches;
+  for (const storage::IntentId& id : ids) {
+    util::Result<IntentView> view = coordinator_->GetIntent(id);
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(view->record.state, IntentState::kBroadcast) << view->record.detail;
+    ASSERT_TRUE(view->record.batch_id.has_value());
+    batches.insert(*view->record.batch_id);
+  }
+  // Every exported transaction is one of those batches', and pays each intent once.
+  EXPECT_EQ(ExportedFiles().size(), batches.size());
+  std::multiset<std::string> paid;
+  for (int64_t id : batches) {
+    util::Result<storage::BatchRecord> batch = coordinator_->GetBatch(id);
+    ASSERT_TRUE(batch.ok());
+    for (const auto& [address, sats] : Outputs(*batch)) paid.insert(address);
+  }
+  for (uint64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(paid.count(kinko::testing::ForeignAddress(static_cast<uint8_t>(130 + i))), 1u);
+  }
 }
 
 }  // namespace
