@@ -733,3 +733,26 @@ TEST_F(WorkflowTest, TwoCoordinatorsExecutingAtOnceBuildOneTransactionPerIntent)
 
 }  // namespace
 }  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+TEST_F(WorkflowTest, HundredApprovedIntentsArePaidByOneTransaction) {
+  constexpr uint64_t kIntents = 100;
+  for (uint64_t i = 0; i < kIntents; ++i) {
+    Submit(MakeIntent(1000 + i, {{kinko::testing::ForeignAddress(static_cast<uint8_t>(i)),
+                                  100'000 + static_cast<int64_t>(i)}}));
+  }
+  util::Result<ExecuteResult> executed = ExecuteAll();
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  ASSERT_EQ(executed->batches.size(), 1u);
+  util::Result<storage::BatchRecord> batch = coordinator_->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->state, storage::BatchState::kBroadcast) << batch->detail;
+  EXPECT_EQ(batch->intents.size(), kIntents);
+  EXPECT_EQ(Outputs(*batch).size(), kIntents + 1);
+  ExpectFinalTransactionVerifies(*batch);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
