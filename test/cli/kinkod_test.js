@@ -242,6 +242,14 @@ id = "${'33'.repeat(32)}"
     r = await request('GET', '/v1/wallets/treasury-hot', { key: client });
     check(r.status === 200 && r.json && r.json.threshold === 2 && r.json.network === 'regtest' && r.json.balance.available === 0, `wallet: ${r.status} ${r.body}`);
 
+    // An operator executes: the wallet has no coins yet, so nothing can be built.
+    r = await request('POST', '/v1/wallets/treasury-hot/execute', { body: '{"intents":[]}', key: operator });
+    check(r.status === 409 && r.json && r.json.error.code === 'failed_precondition' && /insufficient funds/.test(r.json.error.message), `execute without coins: ${r.status} ${r.body}`);
+    r = await request('GET', '/v1/wallets/treasury-hot/utxos', { key: operator });
+    check(r.status === 200 && r.json && Array.isArray(r.json.utxos) && r.json.utxos.length === 0, `utxos: ${r.status} ${r.body}`);
+    r = await request('POST', '/v1/wallets/treasury-hot/utxos/import', { body: '{"raw_tx":"00"}', key: operator });
+    check(r.status === 400 && r.json && /import: transaction/.test(r.json.error.message), `import of a truncated transaction: ${r.status} ${r.body}`);
+
     // Authentication.
     r = await request('GET', `/v1/intents/${intentId}`);
     check(r.status === 401 && r.json && r.json.error.code === 'unauthenticated', `no signature: ${r.status}`);
