@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -679,6 +680,105 @@ TEST_P(CoordinatorE2eTest, KilledDuringExecuteResumesWithoutDoubleSpending) {
   ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins(),
                            env_->deployment().descriptor());
   EXPECT_EQ(kinkod->Stop(), 0) << kinkod->LogTail();
+}
+
+// The transactions both instances exported.
+std::map<std::string, btc::Transaction> Merge(std::map<std::string, btc::Transaction> a,
+                                              const std::map<std::string, btc::Transaction>& b) {
+  for (const auto& [txid, tx] : b) {
+    const auto [it, inserted] = a.emplace(txid, tx);
+    // The same transaction exported by both is one transaction (an idempotent broadcast).
+    if (!inserted) {
+      EXPECT_EQ(it->second, tx) << txid;
+    }
+  }
+  return a;
+}
+
+TEST_P(CoordinatorE2eTest, TwoInstancesExecutingTheSameIntentsBuildOneTransactionPerIntent) {
+  if (GetParam() != Backend::kPostgres) {
+    GTEST_SKIP() << "several kinkod instances share a database only on PostgreSQL";
+  }
+  std::unique_ptr<KinkodProcess> kinkod_a = StartOffline("kinkod-a");
+  std::unique_ptr<KinkodProcess> kinkod_b = StartOffline("kinkod-b");
+  ASSERT_NE(kinkod_a, nullptr);
+  ASSERT_NE(kinkod_b, nullptr);
+  KinkodClient requester = ClientOf(*kinkod_a, TestIdentityKey(0x29));
+  KinkodClient operator_a = ClientOf(*kinkod_a, OperatorKey());
+
+  std::vector<policy::SignedIntent> all_intents;
+  constexpr size_t kRounds = 5;
+  constexpr size_t kPerRound = 10;
+  for (size_t round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ImportFunding(operator_a,
+                  env_->Fund({100'000, 100'000, 100'000}, static_cast<uint32_t>(3 * round),
+                             static_cast<uint32_t>(200 + round)));
+    std::vector<std::string> ids;
+    for (uint64_t i = 0; i < kPerRound; ++i) {
+      const uint64_t seed = 2000 + 100 * round + i;
+      all_intents.push_back(env_->Intent(seed, {10'000 + static_cast<int64_t>(seed)}));
+      const ApiReply reply = SubmitIntent(requester, all_intents.back());
+      ASSERT_EQ(reply.status, 201) << reply.text;
+      ids.push_back(IdHex(all_intents.back()));
+    }
+    // Odd rounds name the intents, even rounds execute "every approved intent".
+    const std::vector<std::string> named = round % 2 == 1 ? ids : std::vector<std::string>{};
+    std::atomic<int> ready{0};
+    std::vector<int> statuses(2, 0);
+    std::vector<std::thread> executors;
+    for (size_t side = 0; side < 2; ++side) {
+      executors.emplace_back([&, side] {
+        KinkodClient client = ClientOf(side == 0 ? *kinkod_a : *kinkod_b, OperatorKey());
+        ++ready;
+        while (ready.load() < 2) std::this_thread::yield();
+        util::Result<ApiReply> reply = Execute(client, named);
+        statuses[side] = reply.ok() ? reply->status : -1;
+      });
+    }
+    for (std::thread& executor : executors) executor.join();
+    // Each answers 200 (it built or found nothing to build) or 409 (the other took the intents).
+    for (const int status : statuses) EXPECT_TRUE(status == 200 || status == 409) << status;
+    const std::map<std::string, json> states = WaitForStates(requester, ids, {"broadcast"});
+    EXPECT_EQ(states.size(), kPerRound);
+  }
+  const std::map<std::string, btc::Transaction> exported = Merge(
+      ExportedTransactions(ExportDir("kinkod-a")), ExportedTransactions(ExportDir("kinkod-b")));
+  ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins(),
+                           env_->deployment().descriptor());
+
+  // The database: every intent in exactly one batch, no coin in two batches, and every batch's
+  // transaction is one of those exported.
+  std::map<int64_t, json> batches;
+  for (const policy::SignedIntent& intent : all_intents) {
+    util::Result<ApiReply> reply = requester.Get("/v1/intents/" + IdHex(intent));
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(reply->body["batch_id"].is_number_integer()) << reply->text;
+    const int64_t id = reply->body["batch_id"].get<int64_t>();
+    if (batches.contains(id)) continue;
+    util::Result<ApiReply> batch = requester.Get("/v1/batches/" + std::to_string(id));
+    ASSERT_TRUE(batch.ok());
+    ASSERT_EQ(batch->status, 200) << batch->text;
+    batches[id] = batch->body;
+  }
+  std::set<std::string> batched_intents;
+  std::set<std::string> batched_coins;
+  for (const auto& [id, batch] : batches) {
+    EXPECT_EQ(batch["state"], "broadcast") << batch.dump();
+    EXPECT_TRUE(exported.contains(batch.value("txid", ""))) << "batch " << id << " not exported";
+    for (const json& intent : batch["intents"]) {
+      const std::string id =
+          intent.is_string() ? intent.get<std::string>() : intent.value("id", "");
+      EXPECT_TRUE(batched_intents.insert(id).second) << "intent " << id << " in two batches";
+    }
+    for (const json& input : batch["inputs"]) {
+      const std::string coin = input["txid"].get<std::string>() + ":" + input["vout"].dump();
+      EXPECT_TRUE(batched_coins.insert(coin).second) << "coin " << coin << " in two batches";
+    }
+  }
+  EXPECT_EQ(batched_intents.size(), all_intents.size());
+  EXPECT_EQ(kinkod_a->Stop(), 0) << kinkod_a->LogTail();
+  EXPECT_EQ(kinkod_b->Stop(), 0) << kinkod_b->LogTail();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CoordinatorE2eTest,

@@ -113,6 +113,8 @@ inline std::string KinkodConfigToml(const KinkodSettings& settings) {
   toml += std::string("batching = ") + (settings.batching ? "true" : "false") + "\n";
   toml += "max_inputs = " + std::to_string(settings.max_inputs) + "\n";
   toml += "min_confirmations = " + std::to_string(settings.min_confirmations) + "\n";
+  // As the signers' change_index_max (Deployment: kFixtureIndexMax).
+  toml += "change_index_max = " + std::to_string(kFixtureIndexMax) + "\n";
   for (const SignerEntry& signer : settings.signers) {
     toml += "\n[[wallet.signer]]\n";
     toml += "url = " + TomlString(signer.url) + "\n";
