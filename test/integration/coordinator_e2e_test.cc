@@ -767,9 +767,10 @@ TEST_P(CoordinatorE2eTest, TwoInstancesExecutingTheSameIntentsBuildOneTransactio
     EXPECT_EQ(batch["state"], "broadcast") << batch.dump();
     EXPECT_TRUE(exported.contains(batch.value("txid", ""))) << "batch " << id << " not exported";
     for (const json& intent : batch["intents"]) {
-      const std::string id =
+      const std::string intent_id =
           intent.is_string() ? intent.get<std::string>() : intent.value("id", "");
-      EXPECT_TRUE(batched_intents.insert(id).second) << "intent " << id << " in two batches";
+      EXPECT_TRUE(batched_intents.insert(intent_id).second)
+          << "intent " << intent_id << " in two batches";
     }
     for (const json& input : batch["inputs"]) {
       const std::string coin = input["txid"].get<std::string>() + ":" + input["vout"].dump();
