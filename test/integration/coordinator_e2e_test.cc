@@ -32,15 +32,9 @@
 #include "test/integration/kinkod_process.h"
 #include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
+#include "test/support/postgres_server.h"
 #include "test/support/signer_fixture.h"
 #include "util/hex.h"
-
-#if __has_include("test/support/postgres_server.h")
-#include "test/support/postgres_server.h"
-#define KINKO_E2E_HAVE_POSTGRES 1
-#else
-#define KINKO_E2E_HAVE_POSTGRES 0
-#endif
 
 namespace kinko::testing {
 namespace {
@@ -307,23 +301,31 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
 // the PostgreSQL server the binary starts once (test/support/postgres_server.h).
 struct Database {
   std::string backend;  // "sqlite" or "postgres"
-  std::string path;     // sqlite
-  std::string url;      // postgres
+  std::string path;     // sqlite: the file
+  std::string name;     // postgres: the database's name on the shared server
+  std::string url;      // postgres: its connection URL
 };
 
-#if KINKO_E2E_HAVE_POSTGRES
-#error "PostgreSQL support is wired in once test/support/postgres_server.h lands"
-#endif
-
 // Fills `db` for `backend`; false (with the reason) when the backend cannot run here.
-bool MakeDatabase(Backend backend, const std::string& root, const std::string& name, Database& db,
-                  std::string& why_not) {
+bool MakeDatabase(Backend backend, const std::string& root, Database& db, std::string& why_not) {
   if (backend == Backend::kSqlite) {
-    db = {.backend = "sqlite", .path = root + "/" + name + ".db", .url = ""};
+    db = {.backend = "sqlite", .path = root + "/kinkod.db", .name = "", .url = ""};
     return true;
   }
-  why_not = "PostgreSQL: test/support/postgres_server.h is not in this tree";
-  return false;
+  util::Result<PostgresServer*> server = PostgresServer::Shared();
+  if (!server.ok()) {
+    why_not = "PostgreSQL: " + server.status().message();
+    return false;
+  }
+  static int databases = 0;
+  const std::string name = "e2e_" + std::to_string(getpid()) + "_" + std::to_string(++databases);
+  util::Result<std::string> url = (*server)->CreateDatabase(name);
+  if (!url.ok()) {
+    why_not = "PostgreSQL: " + url.status().message();
+    return false;
+  }
+  db = {.backend = "postgres", .path = "", .name = name, .url = *url};
+  return true;
 }
 
 void UseDatabase(const Database& db, KinkodSettings& settings) {
@@ -354,6 +356,28 @@ int RunSqlite(const std::string& path, const std::string& sql, std::string& erro
   return changed;
 }
 
+// The 2024 attack: whoever owns the coordinator's database rewrites a pending intent's outputs
+// (the work order the builder pays) to `address` and `sats`. Returns the rows changed (-1 with
+// `error` on failure).
+int RewriteIntentOutputs(const Database& db, const std::string& id_hex, const std::string& address,
+                         int64_t sats, std::string& error) {
+  const std::string set =
+      "UPDATE intent_outputs SET address = '" + address + "', sats = " + std::to_string(sats);
+  if (db.backend == "sqlite") {
+    return RunSqlite(db.path, set + " WHERE intent_id = X'" + id_hex + "'", error);
+  }
+  util::Result<PostgresServer*> server = PostgresServer::Shared();
+  if (!server.ok()) {
+    error = server.status().message();
+    return -1;
+  }
+  if (!(*server)->Run(set + " WHERE intent_id = '\\x" + id_hex + "'::bytea", db.name)) {
+    error = "the UPDATE failed";
+    return -1;
+  }
+  return 1;
+}
+
 class CoordinatorE2eTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -362,7 +386,7 @@ class CoordinatorE2eTest : public ::testing::TestWithParam<Backend> {
     std::replace(safe.begin(), safe.end(), '/', '-');
     root_ = MakeScratchDir("e2e-" + safe);
     std::string why_not;
-    if (!MakeDatabase(GetParam(), root_, "kinkod", db_, why_not)) GTEST_SKIP() << why_not;
+    if (!MakeDatabase(GetParam(), root_, db_, why_not)) GTEST_SKIP() << why_not;
     env_ = Environment::Create(root_);
     ASSERT_NE(env_, nullptr);
   }
@@ -780,6 +804,48 @@ TEST_P(CoordinatorE2eTest, TwoInstancesExecutingTheSameIntentsBuildOneTransactio
   EXPECT_EQ(batched_intents.size(), all_intents.size());
   EXPECT_EQ(kinkod_a->Stop(), 0) << kinkod_a->LogTail();
   EXPECT_EQ(kinkod_b->Stop(), 0) << kinkod_b->LogTail();
+}
+
+TEST_P(CoordinatorE2eTest, RewrittenIntentRowIsRefusedByEverySignerAndNothingIsExported) {
+  std::unique_ptr<KinkodProcess> kinkod = StartOffline("kinkod-a");
+  ASSERT_NE(kinkod, nullptr);
+  KinkodClient requester = ClientOf(*kinkod, TestIdentityKey(0x29));
+  KinkodClient operator_client = ClientOf(*kinkod, OperatorKey());
+  ImportFunding(operator_client, env_->Fund({10'000'000}, 0, 3));
+
+  const policy::SignedIntent intent = env_->Intent(42, {40'000});
+  const ApiReply submitted = SubmitIntent(requester, intent);
+  ASSERT_EQ(submitted.status, 201) << submitted.text;
+  ASSERT_EQ(submitted.body["state"], "approved") << submitted.text;
+
+  // Another address and a larger amount, written straight into the database.
+  const std::string attacker = ForeignAddress(0xee);
+  std::string error;
+  ASSERT_EQ(RewriteIntentOutputs(db_, IdHex(intent), attacker, 2'000'000, error), 1) << error;
+  util::Result<ApiReply> rewritten = requester.Get("/v1/intents/" + IdHex(intent));
+  ASSERT_TRUE(rewritten.ok());
+  ASSERT_EQ(rewritten->body["outputs"][0]["address"], attacker) << rewritten->text;
+
+  util::Result<ApiReply> executed = Execute(operator_client, {IdHex(intent)});
+  ASSERT_TRUE(executed.ok()) << executed.status().message();
+  const std::map<std::string, json> states =
+      WaitForStates(requester, {IdHex(intent)}, {"refused", "broadcast", "signed"});
+  ASSERT_EQ(states.size(), 1u);
+  const json& refused = states.begin()->second;
+  ASSERT_EQ(refused["state"], "refused") << refused.dump();
+  EXPECT_FALSE(refused["detail"].value("code", "").empty()) << refused.dump();
+  // Every signer was asked (none signed, so the round went on) and each refused with a code
+  // and an audit log entry recording the refusal.
+  ASSERT_TRUE(refused["detail"]["signers"].is_array()) << refused.dump();
+  EXPECT_EQ(refused["detail"]["signers"].size(), Environment::kSigners) << refused.dump();
+  for (const json& signer : refused["detail"]["signers"]) {
+    EXPECT_EQ(signer["outcome"], "refused") << signer.dump();
+    EXPECT_TRUE(signer["code"].is_string() && !signer["code"].get<std::string>().empty())
+        << signer.dump();
+    EXPECT_TRUE(signer["audit_index"].is_number_integer()) << signer.dump();
+  }
+  EXPECT_TRUE(ExportedTransactions(ExportDir("kinkod-a")).empty());
+  EXPECT_EQ(kinkod->Stop(), 0) << kinkod->LogTail();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CoordinatorE2eTest,
