@@ -33,6 +33,12 @@
 #include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
 #include "test/support/postgres_server.h"
+#if __has_include("test/support/bitcoind.h")
+#include "test/support/bitcoind.h"
+#define KINKO_E2E_HAVE_BITCOIND 1
+#else
+#define KINKO_E2E_HAVE_BITCOIND 0
+#endif
 #include "test/support/signer_fixture.h"
 #include "util/hex.h"
 
@@ -850,6 +856,195 @@ TEST_P(CoordinatorE2eTest, RewrittenIntentRowIsRefusedByEverySignerAndNothingIsE
 
 INSTANTIATE_TEST_SUITE_P(Backends, CoordinatorE2eTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+
+// --- Bitcoin Core regtest (BITCOIND) ---
+
+#if KINKO_E2E_HAVE_BITCOIND
+// A regtest node, the signers and kinkod on SQLite with the bitcoin-core backend watching the
+// wallet, which is funded by mining one block to its receive address 0 (then 100 more to the
+// miner so that the coinbase matures).
+class CoordinatorRegtestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    util::Result<std::unique_ptr<BitcoindNode>> node = BitcoindNode::Start();
+    if (!node.ok() && node.status().code() == util::StatusCode::kNotFound) {
+      GTEST_SKIP() << "BITCOIND not set: " << node.status().message();
+    }
+    ASSERT_TRUE(node.ok()) << node.status().message();
+    node_ = *std::move(node);
+    ASSERT_TRUE(node_->CreateMiner().ok());
+    root_ = MakeScratchDir(std::string("e2e-regtest-") +
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    env_ = Environment::Create(root_);
+    ASSERT_NE(env_, nullptr);
+    KinkodSettings settings = env_->Settings("kinkod-a");
+    settings.storage_backend = "sqlite";
+    settings.storage_path = root_ + "/kinkod.db";
+    settings.chain_backend = "bitcoin-core";
+    settings.rpc_url = node_->rpc_url();
+    settings.rpc_cookie_file = node_->cookie_file();
+    settings.min_confirmations = 1;
+    util::Result<std::unique_ptr<KinkodProcess>> kinkod = env_->StartKinkod(settings);
+    ASSERT_TRUE(kinkod.ok()) << kinkod.status().message();
+    kinkod_ = *std::move(kinkod);
+
+    const signer::WalletConfig wallet =
+        MakeWalletConfig(TestContext(), env_->deployment().descriptor());
+    const std::string address = btc::EncodeAddress(wallet.branch(signer::WalletBranch::kReceive)
+                                                       .Expand(TestContext(), 0)
+                                                       .value()
+                                                       .script_pubkey,
+                                                   kFixtureNetwork)
+                                    .value();
+    util::Result<json> blocks = node_->Rpc("generatetoaddress", {1, address});
+    ASSERT_TRUE(blocks.ok()) << blocks.status().message();
+    ASSERT_TRUE(node_->Mine(100).ok());
+    // The coinbase, for verifying inputs.
+    util::Result<json> block = node_->Rpc("getblock", {(*blocks)[0], 1});
+    ASSERT_TRUE(block.ok()) << block.status().message();
+    util::Result<json> raw =
+        node_->Rpc("getrawtransaction", {(*block)["tx"][0], false, (*blocks)[0]});
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    util::Result<btc::Transaction> coinbase = btc::Transaction::ParseHex(raw->get<std::string>());
+    ASSERT_TRUE(coinbase.ok());
+    AddCoins(*coinbase, env_->coins());
+    coinbase_sats_ = coinbase->outputs[0].value;
+  }
+
+  void TearDown() override {
+    if (kinkod_ != nullptr) {
+      EXPECT_EQ(kinkod_->Stop(), 0) << kinkod_->LogTail();
+    }
+    if (!HasFailure() && !root_.empty()) std::filesystem::remove_all(root_);
+  }
+
+  // Polls the wallet until its confirmed balance is `sats` (kinkod refreshes its coins from
+  // the node when asked for them); returns the wallet object.
+  json WaitForConfirmedBalance(KinkodClient& client, int64_t sats) {
+    const auto deadline = std::chrono::steady_clock::now() + kFlowTimeout;
+    json wallet;
+    while (std::chrono::steady_clock::now() < deadline) {
+      (void)client.Get(std::string(kWalletPath) + "/utxos");
+      util::Result<ApiReply> reply = client.Get(kWalletPath);
+      if (reply.ok() && reply->status == 200) {
+        wallet = reply->body;
+        if (wallet["balance"].value("confirmed", int64_t{-1}) == sats) return wallet;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ADD_FAILURE() << "confirmed balance never reached " << sats << ": " << wallet.dump();
+    return wallet;
+  }
+
+  // Submits `intents`, executes them in one batch, checks the broadcast transaction, mines a
+  // block and waits until every intent is confirmed. Returns the transaction.
+  btc::Transaction WithdrawAndConfirm(const std::vector<policy::SignedIntent>& intents) {
+    KinkodClient requester = ClientOf(*kinkod_, TestIdentityKey(0x29));
+    KinkodClient operator_client = ClientOf(*kinkod_, OperatorKey());
+    std::vector<std::string> ids;
+    for (const policy::SignedIntent& intent : intents) {
+      const ApiReply reply = SubmitIntent(requester, intent);
+      EXPECT_EQ(reply.status, 201) << reply.text;
+      ids.push_back(IdHex(intent));
+    }
+    util::Result<ApiReply> executed = Execute(operator_client, ids);
+    EXPECT_TRUE(executed.ok()) << executed.status().message();
+    if (!executed.ok()) return {};
+    EXPECT_EQ(executed->status, 200) << executed->text << "\n" << kinkod_->LogTail();
+    EXPECT_EQ(executed->body["batches"].size(), 1u) << executed->text;
+    if (executed->body["batches"].size() != 1) return {};
+    const json batch = executed->body["batches"][0];
+    EXPECT_EQ(batch["state"], "broadcast") << batch.dump();
+    util::Result<ApiReply> transaction =
+        requester.Get("/v1/batches/" + batch["id"].dump() + "/transaction");
+    EXPECT_TRUE(transaction.ok() && transaction->status == 200);
+    if (!transaction.ok() || transaction->status != 200) return {};
+    util::Result<btc::Transaction> tx =
+        btc::Transaction::ParseHex(transaction->body["hex"].get<std::string>());
+    EXPECT_TRUE(tx.ok());
+    if (!tx.ok()) return {};
+    ExpectValidPayment(*tx, env_->coins(), intents, env_->deployment().descriptor());
+    // The node has it in its mempool, then in the block mined next.
+    const std::string txid = btc::TxidToHex(tx->ComputeTxid());
+    EXPECT_TRUE(node_->Rpc("getmempoolentry", {txid}).ok()) << txid;
+    EXPECT_TRUE(node_->Mine(1).ok());
+    const std::map<std::string, json> confirmed = WaitForStates(requester, ids, {"confirmed"});
+    EXPECT_EQ(confirmed.size(), ids.size());
+    util::Result<ApiReply> after = requester.Get("/v1/batches/" + batch["id"].dump());
+    EXPECT_TRUE(after.ok());
+    if (after.ok()) {
+      EXPECT_EQ(after->body["state"], "confirmed") << after->text;
+      EXPECT_TRUE(after->body["confirmed_height"].is_number_integer()) << after->text;
+    }
+    AddCoins(*tx, env_->coins());
+    return *tx;
+  }
+
+  std::string root_;
+  std::unique_ptr<BitcoindNode> node_;
+  std::unique_ptr<Environment> env_;
+  std::unique_ptr<KinkodProcess> kinkod_;
+  int64_t coinbase_sats_ = 0;
+};
+
+// The sats a transaction pays to outputs other than the wallet's change, plus its fee: what
+// leaves the wallet.
+int64_t Outgoing(const btc::Transaction& tx, const CoinMap& coins, const std::string& descriptor) {
+  const signer::WalletConfig wallet = MakeWalletConfig(TestContext(), descriptor);
+  std::set<std::vector<uint8_t>> change;
+  for (uint32_t i = 0; i < 200; ++i) {
+    change.insert(wallet.branch(signer::WalletBranch::kChange)
+                      .Expand(TestContext(), i)
+                      .value()
+                      .script_pubkey.bytes());
+  }
+  int64_t in = 0;
+  for (const btc::TxIn& input : tx.inputs) in += coins.at(input.prevout).value;
+  int64_t back = 0;
+  for (const btc::TxOut& out : tx.outputs) {
+    if (change.contains(out.script_pubkey.bytes())) back += out.value;
+  }
+  return in - back;
+}
+
+TEST_F(CoordinatorRegtestTest, WithdrawalConfirmsAndTheBalanceFollows) {
+  KinkodClient requester = ClientOf(*kinkod_, TestIdentityKey(0x29));
+  const json funded = WaitForConfirmedBalance(requester, coinbase_sats_);
+  EXPECT_EQ(funded["network"], "regtest");
+
+  const btc::Transaction tx =
+      WithdrawAndConfirm({env_->Intent(1, {25'000}), env_->Intent(2, {40'000, 15'000})});
+  ASSERT_FALSE(tx.inputs.empty());
+  const int64_t left =
+      coinbase_sats_ - Outgoing(tx, env_->coins(), env_->deployment().descriptor());
+  const json wallet = WaitForConfirmedBalance(requester, left);
+  EXPECT_EQ(wallet["balance"]["reserved"], 0) << wallet.dump();
+  EXPECT_EQ(wallet["balance"]["unconfirmed"], 0) << wallet.dump();
+}
+
+TEST_F(CoordinatorRegtestTest, FiftyIntentsConfirmInOneTransaction) {
+  KinkodClient requester = ClientOf(*kinkod_, TestIdentityKey(0x29));
+  WaitForConfirmedBalance(requester, coinbase_sats_);
+  std::vector<policy::SignedIntent> intents;
+  for (uint64_t i = 0; i < 50; ++i) {
+    intents.push_back(env_->Intent(300 + i, {20'000 + static_cast<int64_t>(i)}));
+  }
+  const btc::Transaction tx = WithdrawAndConfirm(intents);
+  ASSERT_FALSE(tx.inputs.empty());
+  EXPECT_GE(tx.outputs.size(), 50u);
+  // The transaction is in the best block.
+  util::Result<json> info = node_->Rpc("getblockchaininfo");
+  ASSERT_TRUE(info.ok());
+  const json best = node_->Rpc("getblock", {(*info)["bestblockhash"], 1}).value();
+  const json& txids = best["tx"];
+  EXPECT_NE(std::find(txids.begin(), txids.end(), btc::TxidToHex(tx.ComputeTxid())), txids.end());
+}
+#else
+TEST(CoordinatorRegtestTest, SkippedWithoutTheBitcoindHelper) {
+  GTEST_SKIP() << "BITCOIND not set or test/support/bitcoind.h missing: the Bitcoin Core "
+                  "regtest tests need both";
+}
+#endif
 
 }  // namespace
 }  // namespace kinko::testing
