@@ -299,6 +299,8 @@ class PostgresPool final {
     return conn;
   }
 
+  size_t size() const { return size_; }
+
   // Gives back a connection from Take. It is kept only when it is healthy and outside any
   // transaction; otherwise it is closed and its place freed.
   void Give(PgConn conn) {
@@ -417,7 +419,11 @@ template <typename Fn>
 std::invoke_result_t<Fn&, Tx&> RunTransaction(PostgresPool& pool, TxMode mode, int attempts,
                                               Fn&& fn) {
   util::Status last;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
+  // Pooled connections that broke while idle (the server restarted) fail at BEGIN, before
+  // anything happened: each is dropped and the next one tried, up to one more than the pool
+  // holds (by then a new connection).
+  size_t broken = 0;
+  for (int attempt = 0; attempt < attempts;) {
     util::Result<PgConn> taken = pool.Take();
     if (!taken.ok()) return taken.status();
     PooledConnection conn(pool, std::move(taken).value());
@@ -426,7 +432,10 @@ std::invoke_result_t<Fn&, Tx&> RunTransaction(PostgresPool& pool, TxMode mode, i
         tx.Script(mode == TxMode::kReadOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
                                             : "BEGIN ISOLATION LEVEL READ COMMITTED",
                   "begin");
-    if (!begun.ok()) return begun;
+    if (!begun.ok()) {
+      if (PQstatus(conn.get()) == CONNECTION_BAD && broken++ < pool.size()) continue;
+      return begun;
+    }
     std::invoke_result_t<Fn&, Tx&> result = fn(tx);
     util::Status status = StatusOf(result);
     if (status.ok()) {
@@ -444,6 +453,7 @@ std::invoke_result_t<Fn&, Tx&> RunTransaction(PostgresPool& pool, TxMode mode, i
     }
     if (!tx.conflict()) return status;
     last = status;
+    ++attempt;
   }
   return util::AbortedError("postgres: gave up after " + std::to_string(attempts) +
                             " attempts: " + last.message());

@@ -184,6 +184,24 @@ TEST_F(PostgresStoreTest, StoppedServerIsUnavailableUntilItReturns) {
   ASSERT_TRUE(inserted.ok()) << inserted.status();
 }
 
+TEST_F(PostgresStoreTest, ServerRestartWhileIdleIsNotSeenByCallers) {
+  std::unique_ptr<PostgresStore> store = MustOpen({.connections = 2, .attempts = 5});
+  ASSERT_NE(store, nullptr);
+  // Two connections in the pool, both idle after these calls.
+  std::thread other([&] { EXPECT_TRUE(store->InsertIntent(Intent(1)).ok()); });
+  EXPECT_TRUE(store->InsertIntent(Intent(2)).ok());
+  other.join();
+  server_->Stop();
+  util::Status resumed = server_->Resume();
+  ASSERT_TRUE(resumed.ok()) << resumed;
+  // The broken pooled connections are replaced before the first statement.
+  util::Result<IntentRecord> got = store->GetIntent(IntentIdOf(1));
+  EXPECT_TRUE(got.ok()) << got.status();
+  util::Result<bool> inserted = store->InsertIntent(Intent(3));
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_TRUE(*inserted);
+}
+
 // Two instances (two pools of four connections, four threads each) batching the same approved
 // intents and coins over and over, and failing some of their batches so that intents and coins
 // come back and are raced for again.

@@ -118,7 +118,10 @@ class PostgresServer final {
       return util::InternalError("postgres server: connect: " + error);
     }
     // A plain name (checked above): safe to place in the statement.
-    PGresult* result = PQexec(conn, ("CREATE DATABASE " + std::string(name)).c_str());
+    // FILE_COPY (PostgreSQL 15+) copies the template's files instead of logging every page:
+    // about twice as fast, and durability does not matter here.
+    const std::string strategy = PQserverVersion(conn) >= 150000 ? " STRATEGY = FILE_COPY" : "";
+    PGresult* result = PQexec(conn, ("CREATE DATABASE " + std::string(name) + strategy).c_str());
     const bool created = PQresultStatus(result) == PGRES_COMMAND_OK;
     std::string error = PQresultErrorMessage(result);
     PQclear(result);
