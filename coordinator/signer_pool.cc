@@ -205,7 +205,8 @@ util::Result<SignOutcome> SignerPool::Sign(
     SignerAnswer answer = AskOne(endpoint, request, body, *unsigned_tx, *store_);
     util::Status persisted = on_answer(answer);
     if (!persisted.ok()) return persisted;
-    if (answer.outcome == SignerAnswer::Outcome::kSigned) outcome.signed_psbts.push_back(*answer.psbt);
+    if (answer.outcome == SignerAnswer::Outcome::kSigned)
+      outcome.signed_psbts.push_back(*answer.psbt);
     outcome.answers.push_back(std::move(answer));
   }
   return outcome;

@@ -69,7 +69,8 @@ bool IsPendingApproval(IntentState state) {
 util::Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return util::NotFoundError("cannot read " + path);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   return bytes;
 }
 
@@ -92,7 +93,8 @@ struct Wallet {
         descriptor(std::move(descriptor_in)),
         branches(descriptor.SplitMultipath()),
         policy(std::move(policy_in)),
-        chain_wallet{.wallet_id = settings.id, .descriptor = settings.descriptor, .range = kScanRange},
+        chain_wallet{
+            .wallet_id = settings.id, .descriptor = settings.descriptor, .range = kScanRange},
         sizes(sizes_in) {}
 
   const WalletSettings settings;
@@ -116,7 +118,8 @@ struct Evaluation {
 class CoordinatorImpl final : public Coordinator {
  public:
   CoordinatorImpl(const crypto::Secp256k1Context& ctx, storage::Store& store, ChainBackend& chain,
-                  CoordinatorOptions options, std::map<std::string, std::unique_ptr<Wallet>> wallets)
+                  CoordinatorOptions options,
+                  std::map<std::string, std::unique_ptr<Wallet>> wallets)
       : ctx_(ctx),
         store_(store),
         chain_(chain),
@@ -218,13 +221,13 @@ util::Result<Evaluation> CoordinatorImpl::Evaluate(
     const Wallet& wallet, const policy::SignedIntent& intent,
     const std::vector<policy::SignedApproval>& approvals, uint64_t now) const {
   const policy::Policy& policy = wallet.policy.policy();
-  const policy::Verdict verdict = policy::Evaluate(
-      {{.intent = intent, .approvals = approvals}}, policy, policy::VelocityState{}, now);
+  const policy::Verdict verdict = policy::Evaluate({{.intent = intent, .approvals = approvals}},
+                                                   policy, policy::VelocityState{}, now);
   if (verdict.allowed) {
-    return Evaluation{.state = IntentState::kApproved,
-                      .detail = internal::ApprovedDetail(verdict.intents.at(0).rule,
-                                                         verdict.intents.at(0).approvers,
-                                                         kVelocityNote)};
+    return Evaluation{
+        .state = IntentState::kApproved,
+        .detail = internal::ApprovedDetail(verdict.intents.at(0).rule,
+                                           verdict.intents.at(0).approvers, kVelocityNote)};
   }
   const policy::Refusal& refusal = *verdict.refusal;
   switch (refusal.code) {
@@ -260,9 +263,9 @@ util::Result<Evaluation> CoordinatorImpl::Evaluate(
           }
         }
       }
-      return Evaluation{.state = IntentState::kAwaitingApprovals,
-                        .detail = internal::AwaitingDetail(refusal.rule, missing, refusal.detail,
-                                                           kVelocityNote)};
+      return Evaluation{
+          .state = IntentState::kAwaitingApprovals,
+          .detail = internal::AwaitingDetail(refusal.rule, missing, refusal.detail, kVelocityNote)};
     }
     case policy::RefusalCode::kWrongNetwork:
     case policy::RefusalCode::kDuplicateIntent:
@@ -276,10 +279,10 @@ util::Result<Evaluation> CoordinatorImpl::Evaluate(
     case policy::RefusalCode::kWindowLimit:
       break;
   }
-  return Evaluation{.state = IntentState::kRefused,
-                    .detail = internal::RefusedDetail(policy::RefusalCodeName(refusal.code),
-                                                      refusal.rule, refusal.limit,
-                                                      refusal.detail, {})};
+  return Evaluation{
+      .state = IntentState::kRefused,
+      .detail = internal::RefusedDetail(policy::RefusalCodeName(refusal.code), refusal.rule,
+                                        refusal.limit, refusal.detail, {})};
 }
 
 util::Result<std::pair<IntentView, bool>> CoordinatorImpl::SubmitIntent(
@@ -304,10 +307,10 @@ util::Result<std::pair<IntentView, bool>> CoordinatorImpl::SubmitIntent(
   util::Result<Wallet*> wallet = FindWallet(fields.wallet);
   if (!wallet.ok()) return wallet.status();
   if (fields.network != (*wallet)->settings.network) {
-    return util::InvalidArgumentError(
-        IntentName(fields.id) + ": network " + std::string(btc::NetworkName(fields.network)) +
-        " is not wallet '" + fields.wallet + "''s " +
-        std::string(btc::NetworkName((*wallet)->settings.network)));
+    return util::InvalidArgumentError(IntentName(fields.id) + ": network " +
+                                      std::string(btc::NetworkName(fields.network)) +
+                                      " is not wallet '" + fields.wallet + "''s " +
+                                      std::string(btc::NetworkName((*wallet)->settings.network)));
   }
   const uint64_t now = Now();
   if (decoded->intent().IsExpiredAt(now)) {
@@ -348,24 +351,24 @@ util::Result<std::vector<policy::SignedApproval>> CoordinatorImpl::StoredApprova
     util::Result<policy::SignedApproval> approval =
         policy::SignedApproval::Decode(record.signed_approval);
     if (!approval.ok()) {
-      return util::DataLossError(IntentName(id) + ": a stored approval does not decode: " +
-                                 approval.status().message());
+      return util::DataLossError(
+          IntentName(id) + ": a stored approval does not decode: " + approval.status().message());
     }
     approvals.push_back(*std::move(approval));
   }
   return approvals;
 }
 
-util::Result<IntentView> CoordinatorImpl::SubmitApproval(
-    const IntentId& id, std::span<const uint8_t> signed_approval) {
+util::Result<IntentView> CoordinatorImpl::SubmitApproval(const IntentId& id,
+                                                         std::span<const uint8_t> signed_approval) {
   util::Result<policy::SignedApproval> approval = policy::SignedApproval::Decode(signed_approval);
   if (!approval.ok()) return approval.status();
   util::Result<IntentRecord> record = store_.GetIntent(id);
   if (!record.ok()) return record.status();
   util::Result<policy::SignedIntent> intent = policy::SignedIntent::Decode(record->signed_intent);
   if (!intent.ok()) {
-    return util::DataLossError(IntentName(id) + ": stored intent does not decode: " +
-                               intent.status().message());
+    return util::DataLossError(IntentName(id) +
+                               ": stored intent does not decode: " + intent.status().message());
   }
   const policy::ApprovalFields& fields = approval->approval().fields();
   if (fields.intent_digest != intent->intent().digest()) {
@@ -384,8 +387,7 @@ util::Result<IntentView> CoordinatorImpl::SubmitApproval(
                    signed_approval.begin(), signed_approval.end())) {
       return ViewOf(id);
     }
-    return util::AlreadyExistsError("approval: approver decided on " + IntentName(id) +
-                                    " before");
+    return util::AlreadyExistsError("approval: approver decided on " + IntentName(id) + " before");
   }
   if (!IsPendingApproval(record->state)) {
     return util::FailedPreconditionError(IntentName(id) + ": is " +
@@ -421,9 +423,9 @@ util::Status CoordinatorImpl::Reevaluate(const Wallet& wallet, const IntentId& i
     util::Result<IntentRecord> record = store_.GetIntent(id);
     if (!record.ok()) return record.status();
     if (!IsPendingApproval(record->state)) return util::OkStatus();
-    util::Result<policy::SignedIntent> intent =
-        policy::SignedIntent::Decode(record->signed_intent);
-    if (!intent.ok()) return util::DataLossError(IntentName(id) + ": stored intent does not decode");
+    util::Result<policy::SignedIntent> intent = policy::SignedIntent::Decode(record->signed_intent);
+    if (!intent.ok())
+      return util::DataLossError(IntentName(id) + ": stored intent does not decode");
     util::Result<std::vector<policy::SignedApproval>> approvals = StoredApprovals(id);
     if (!approvals.ok()) return approvals.status();
     util::Result<Evaluation> evaluation = Evaluate(wallet, *intent, *approvals, Now());
@@ -431,8 +433,8 @@ util::Status CoordinatorImpl::Reevaluate(const Wallet& wallet, const IntentId& i
     if (evaluation->state == record->state && evaluation->detail == record->detail) {
       return util::OkStatus();
     }
-    util::Status moved = store_.UpdateIntentState(id, record->state, evaluation->state,
-                                                  evaluation->detail, Now());
+    util::Status moved =
+        store_.UpdateIntentState(id, record->state, evaluation->state, evaluation->detail, Now());
     if (moved.code() != util::StatusCode::kAborted) return moved;
   }
   return util::AbortedError(IntentName(id) + ": changed concurrently, try again");
@@ -441,8 +443,7 @@ util::Status CoordinatorImpl::Reevaluate(const Wallet& wallet, const IntentId& i
 util::Status CoordinatorImpl::ExpireIntents() {
   const uint64_t now = Now();
   storage::IntentFilter filter;
-  filter.states = {IntentState::kReceived, IntentState::kAwaitingApprovals,
-                   IntentState::kApproved};
+  filter.states = {IntentState::kReceived, IntentState::kAwaitingApprovals, IntentState::kApproved};
   filter.limit = 1000;
   while (true) {
     util::Result<std::vector<IntentRecord>> page = store_.ListIntents(filter);
@@ -451,10 +452,9 @@ util::Status CoordinatorImpl::ExpireIntents() {
       if (now < record.expires_at) continue;
       const util::Status moved = store_.UpdateIntentState(
           record.id, record.state, IntentState::kExpired,
-          internal::ProblemDetail("intent_expired",
-                                  "expired at " + std::to_string(record.expires_at) +
-                                      " before it was signed",
-                                  {}),
+          internal::ProblemDetail(
+              "intent_expired",
+              "expired at " + std::to_string(record.expires_at) + " before it was signed", {}),
           now);
       // kAborted: another coordinator moved it (into a batch, or expired it too).
       if (!moved.ok() && moved.code() != util::StatusCode::kAborted) return moved;
@@ -486,8 +486,7 @@ std::optional<std::pair<bool, uint32_t>> CoordinatorImpl::FindScript(
   return it->second;
 }
 
-util::Result<std::optional<std::set<btc::Outpoint>>> CoordinatorImpl::RefreshCoins(
-    Wallet& wallet) {
+util::Result<std::optional<std::set<btc::Outpoint>>> CoordinatorImpl::RefreshCoins(Wallet& wallet) {
   util::Result<std::vector<ChainUtxo>> unspent = chain_.ListUnspent(wallet.chain_wallet, 0);
   if (!unspent.ok()) {
     // The offline backend has no view of its own: the imported coins are all there is.
@@ -517,9 +516,9 @@ util::Result<std::optional<std::set<btc::Outpoint>>> CoordinatorImpl::RefreshCoi
       auto cached = heights.find(utxo.outpoint.txid);
       if (cached == heights.end()) {
         util::Result<TxStatus> status = chain_.GetTxStatus(wallet.chain_wallet, utxo.outpoint.txid);
-        cached = heights.emplace(utxo.outpoint.txid,
-                                 status.ok() ? status->block_height : std::nullopt)
-                     .first;
+        cached =
+            heights.emplace(utxo.outpoint.txid, status.ok() ? status->block_height : std::nullopt)
+                .first;
       }
       height = cached->second;
     }
@@ -606,9 +605,9 @@ util::Result<std::vector<CoordinatorImpl::Candidate>> CoordinatorImpl::Candidate
                                    "'");
       }
       if (record->state != IntentState::kApproved) {
-        return util::FailedPreconditionError(
-            IntentName(id) + ": is " + std::string(storage::IntentStateName(record->state)) +
-            ", not approved");
+        return util::FailedPreconditionError(IntentName(id) + ": is " +
+                                             std::string(storage::IntentStateName(record->state)) +
+                                             ", not approved");
       }
       records.push_back(*std::move(record));
     }
@@ -631,10 +630,9 @@ util::Result<std::vector<CoordinatorImpl::Candidate>> CoordinatorImpl::Candidate
     if (now >= record.expires_at) {
       const util::Status moved = store_.UpdateIntentState(
           record.id, IntentState::kApproved, IntentState::kExpired,
-          internal::ProblemDetail("intent_expired",
-                                  "expired at " + std::to_string(record.expires_at) +
-                                      " before it was signed",
-                                  {}),
+          internal::ProblemDetail(
+              "intent_expired",
+              "expired at " + std::to_string(record.expires_at) + " before it was signed", {}),
           now);
       if (!moved.ok() && moved.code() != util::StatusCode::kAborted) return moved;
       continue;
@@ -666,8 +664,8 @@ std::vector<size_t> CoordinatorImpl::FitBatch(const Wallet& wallet,
   for (size_t i = 1; i < remaining.size() && chosen.size() < signerapi::kMaxSignRequestIntents;
        ++i) {
     request.push_back({.intent = remaining[i].intent, .approvals = remaining[i].approvals});
-    const policy::Verdict verdict = policy::Evaluate(request, wallet.policy.policy(),
-                                                     policy::VelocityState{}, now);
+    const policy::Verdict verdict =
+        policy::Evaluate(request, wallet.policy.policy(), policy::VelocityState{}, now);
     if (verdict.allowed) {
       chosen.push_back(i);
     } else {
@@ -696,9 +694,8 @@ util::Result<BatchRecord> CoordinatorImpl::CreateBatch(
   std::vector<Coin> coins;
   for (const storage::Utxo& utxo : *available) {
     if (eligible && !eligible->contains(utxo.outpoint)) continue;
-    coins.push_back({.outpoint = utxo.outpoint,
-                     .sats = utxo.sats,
-                     .input_vbytes = wallet.sizes.input_vbytes});
+    coins.push_back(
+        {.outpoint = utxo.outpoint, .sats = utxo.sats, .input_vbytes = wallet.sizes.input_vbytes});
   }
   const SelectionParams params{
       .target_sats = target,
@@ -716,8 +713,8 @@ util::Result<BatchRecord> CoordinatorImpl::CreateBatch(
     const std::optional<btc::Amount>& max_fee = c.intent.intent().fields().fee.max_fee;
     if (max_fee && selection->fee_sats > max_fee->sats()) {
       return util::FailedPreconditionError(
-          IntentName(c.record.id) + ": fee " + std::to_string(selection->fee_sats) +
-          " sat at " + std::to_string(fee_rate) + " sat/kvB is above its max_fee " +
+          IntentName(c.record.id) + ": fee " + std::to_string(selection->fee_sats) + " sat at " +
+          std::to_string(fee_rate) + " sat/kvB is above its max_fee " +
           std::to_string(max_fee->sats()));
     }
   }
@@ -761,12 +758,11 @@ util::Result<ExecuteResult> CoordinatorImpl::Execute(std::string_view wallet_id,
     if (max_rate && *max_rate < settings.fee_rate_floor) {
       const util::Status moved = store_.UpdateIntentState(
           c.record.id, IntentState::kApproved, IntentState::kRefused,
-          internal::RefusedDetail(
-              "fee_ceiling_exceeded", "", "max_rate",
-              "the intent's fee rate ceiling " + std::to_string(*max_rate) +
-                  " sat/kvB is below the wallet's fee rate floor " +
-                  std::to_string(settings.fee_rate_floor) + " sat/kvB",
-              {}),
+          internal::RefusedDetail("fee_ceiling_exceeded", "", "max_rate",
+                                  "the intent's fee rate ceiling " + std::to_string(*max_rate) +
+                                      " sat/kvB is below the wallet's fee rate floor " +
+                                      std::to_string(settings.fee_rate_floor) + " sat/kvB",
+                                  {}),
           Now());
       if (!moved.ok() && moved.code() != util::StatusCode::kAborted) return moved;
       continue;
@@ -875,6 +871,8 @@ util::Status CoordinatorImpl::RunBatch(Wallet& wallet, BatchRecord batch,
         break;
       case BatchState::kSigning:
         next = Sign(wallet, batch);
+        // Still signing: waiting for signers that did not answer (Resume asks them again).
+        if (next.ok() && next->state == BatchState::kSigning) return util::OkStatus();
         break;
       case BatchState::kSigned:
         next = Broadcast(wallet, batch);
@@ -928,18 +926,18 @@ util::Result<BatchRecord> CoordinatorImpl::Build(Wallet& wallet, const BatchReco
   }
   params.change_index = batch.change_index;
   params.change_sats = batch.change_index ? input_sats - paid - batch.fee_sats : 0;
-  util::Result<btc::Psbt> psbt = problem.ok()
-                                     ? BuildPsbt(ctx_, wallet.descriptor,
-                                                 wallet.settings.network, params)
-                                     : util::Result<btc::Psbt>(problem);
+  util::Result<btc::Psbt> psbt =
+      problem.ok() ? BuildPsbt(ctx_, wallet.descriptor, wallet.settings.network, params)
+                   : util::Result<btc::Psbt>(problem);
   util::Result<btc::Transaction> tx =
       psbt.ok() ? psbt->GetUnsignedTx() : util::Result<btc::Transaction>(psbt.status());
   if (!tx.ok()) {
     // Nothing was sent to a signer: the intents may be built again later.
-    util::Result<BatchRecord> failed = FailBatch(
-        batch, IntentState::kApproved,
-        internal::WriteBatchDetail({.request_id = "", .signers = {}, .error = tx.status().message()}),
-        internal::ProblemDetail("build_failed", tx.status().message(), {}));
+    util::Result<BatchRecord> failed =
+        FailBatch(batch, IntentState::kApproved,
+                  internal::WriteBatchDetail(
+                      {.request_id = "", .signers = {}, .error = tx.status().message()}),
+                  internal::ProblemDetail("build_failed", tx.status().message(), {}));
     if (!failed.ok()) return failed.status();
     return tx.status();
   }
@@ -990,9 +988,9 @@ util::Result<BatchRecord> CoordinatorImpl::Sign(Wallet& wallet, const BatchRecor
   for (const IntentId& id : batch.intents) {
     util::Result<IntentRecord> record = store_.GetIntent(id);
     if (!record.ok()) return record.status();
-    util::Result<policy::SignedIntent> intent =
-        policy::SignedIntent::Decode(record->signed_intent);
-    if (!intent.ok()) return util::DataLossError(IntentName(id) + ": stored intent does not decode");
+    util::Result<policy::SignedIntent> intent = policy::SignedIntent::Decode(record->signed_intent);
+    if (!intent.ok())
+      return util::DataLossError(IntentName(id) + ": stored intent does not decode");
     util::Result<std::vector<policy::SignedApproval>> approvals = StoredApprovals(id);
     if (!approvals.ok()) return approvals.status();
     request.intents.push_back({.intent = *std::move(intent), .approvals = *std::move(approvals)});
@@ -1046,15 +1044,33 @@ util::Result<BatchRecord> CoordinatorImpl::Sign(Wallet& wallet, const BatchRecor
       // A decision: the intents are refused, with every signer's answer.
       return FailBatch(current, IntentState::kRefused, internal::WriteBatchDetail(detail),
                        internal::RefusedDetail(first_refusal->code.value_or(""), "", "",
-                                               first_refusal->detail.value_or(""),
-                                               detail.signers));
+                                               first_refusal->detail.value_or(""), detail.signers));
     }
-    return FailBatch(current, IntentState::kApproved, internal::WriteBatchDetail(detail),
-                     internal::ProblemDetail("signers_unavailable",
-                                             "too few signers answered: " +
-                                                 std::to_string(signed_count) + " of " +
-                                                 std::to_string(threshold) + " signatures",
-                                             detail.signers));
+    if (signed_count > 0) {
+      // Some signers signed, none refused, the others did not answer: their signatures are kept
+      // (a signer that signed has consumed the intents and would answer intent_replayed to a new
+      // batch). The batch stays in signing with its lease released, for Resume to finish.
+      storage::BatchUpdate wait;
+      wait.id = current.id;
+      wait.from = BatchState::kSigning;
+      wait.to = BatchState::kSigning;
+      wait.owner = options_.instance;
+      wait.detail = internal::WriteBatchDetail(detail);
+      wait.intent_detail =
+          internal::ProblemDetail("signers_unavailable",
+                                  "waiting for signers: " + std::to_string(signed_count) + " of " +
+                                      std::to_string(threshold) + " signatures",
+                                  detail.signers);
+      wait.now = Now();
+      wait.lease_seconds = 0;
+      return store_.UpdateBatch(wait);
+    }
+    return FailBatch(
+        current, IntentState::kApproved, internal::WriteBatchDetail(detail),
+        internal::ProblemDetail("signers_unavailable",
+                                "too few signers answered: " + std::to_string(signed_count) +
+                                    " of " + std::to_string(threshold) + " signatures",
+                                detail.signers));
   }
 
   // Finalize, extract and verify every input with the script interpreter: the last check
@@ -1168,14 +1184,14 @@ util::Status CoordinatorImpl::Resume() {
     const uint64_t now = Now();
     if (listed.owner != options_.instance && listed.lease_until > now) continue;
     util::Result<Wallet*> wallet = FindWallet(listed.wallet);
-    if (!wallet.ok()) continue;  // A wallet no longer configured here.
+    if (!wallet.ok()) continue;       // A wallet no longer configured here.
     if (!Claim(listed.id)) continue;  // This process works on it already.
     util::Result<BatchRecord> claimed =
         store_.ClaimBatch(listed.id, options_.instance, now, options_.lease_seconds);
-    util::Status ran = claimed.ok() ? RunBatch(**wallet, *std::move(claimed), true)
-                                    : (claimed.status().code() == util::StatusCode::kAborted
-                                           ? util::OkStatus()
-                                           : claimed.status());
+    util::Status ran =
+        claimed.ok() ? RunBatch(**wallet, *std::move(claimed), true)
+                     : (claimed.status().code() == util::StatusCode::kAborted ? util::OkStatus()
+                                                                              : claimed.status());
     Release(listed.id);
     if (!ran.ok() && first_error.ok()) first_error = ran;
   }
@@ -1209,8 +1225,8 @@ util::Result<std::unique_ptr<Coordinator>> Coordinator::Create(const crypto::Sec
     }
     util::Result<WalletSizes> sizes = SizesFor(ctx, *descriptor);
     if (!sizes.ok()) return sizes.status().WithPrefix(name);
-    auto wallet = std::make_unique<Wallet>(settings, *std::move(descriptor), *std::move(policy),
-                                           *sizes);
+    auto wallet =
+        std::make_unique<Wallet>(settings, *std::move(descriptor), *std::move(policy), *sizes);
     util::Status watched = chain.Watch(wallet->chain_wallet);
     if (!watched.ok()) return watched.WithPrefix(name);
     wallets.emplace(settings.id, std::move(wallet));
