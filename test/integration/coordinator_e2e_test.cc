@@ -153,6 +153,7 @@ class Environment {
   // Makes the deployment in `root` and starts its signers.
   static std::unique_ptr<Environment> Create(const std::string& root) {
     auto env = std::unique_ptr<Environment>(new Environment(root));
+    std::filesystem::create_directories(root + "/signers");
     util::Result<Deployment> deployment = Deployment::Create(root + "/signers", kSigners);
     EXPECT_TRUE(deployment.ok()) << deployment.status().message();
     if (!deployment.ok()) return nullptr;

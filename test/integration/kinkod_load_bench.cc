@@ -140,6 +140,7 @@ std::vector<PreparedRequest> PrepareIntents(KinkodClient& requester, const Actor
 // One backend's run. Returns false (after printing why) on a failure.
 bool RunBackend(const std::string& name, const std::string& root, KinkodSettings storage,
                 size_t n) {
+  std::filesystem::create_directories(root + "/signers");
   util::Result<Deployment> deployment = Deployment::Create(root + "/signers", 3);
   if (!deployment.ok()) {
     std::fprintf(stderr, "setup: %s\n", deployment.status().message().c_str());
