@@ -13,14 +13,14 @@
 // kinkod. The RPC password is never logged nor put in an error.
 //
 // Errors of every method: kUnavailable "bitcoin core: ..." when the node cannot be reached
-// (connection refused, timeout), cannot read its cookie file, or is starting (RPC error -28),
-// not connected (-9) or in initial block download (-10); kPermissionDenied "bitcoin core: rpc
-// authentication failed" (HTTP 401) or "... forbidden" (HTTP 403, -rpcwhitelist); for an RPC
-// error, "bitcoin core: <method>: <the node's message> (code <n>)" with kInvalidArgument for
-// Bitcoin Core's parameter, type, address-or-key and deserialization errors (-8, -3, -5, -22,
-// -32602) and kFailedPrecondition for the others; kFailedPrecondition "bitcoin core: <method>:
-// unexpected answer: ..." when a reply does not have the documented shape; kDataLoss when a
-// transaction from the node does not hash to the txid asked for.
+// (connection refused, timeout), the cookie or password file cannot be read, or the node is
+// starting (RPC error -28), not connected (-9) or in initial block download (-10);
+// kPermissionDenied "bitcoin core: rpc authentication failed" (HTTP 401) or "... forbidden" (HTTP
+// 403, -rpcwhitelist); for an RPC error, "bitcoin core: <method>: <the node's message> (code <n>)"
+// with kInvalidArgument for Bitcoin Core's parameter, type, address-or-key and deserialization
+// errors (-8, -3, -5, -22, -32602) and kFailedPrecondition for the others; kFailedPrecondition
+// "bitcoin core: <method>: unexpected answer: ..." when a reply does not have the documented shape;
+// kDataLoss when a transaction from the node does not hash to the txid asked for.
 //
 // Thread-safe: calls share no connection; the list of watched wallets is behind a mutex.
 #ifndef KINKO_COORDINATOR_BITCOIN_CORE_H_
