@@ -32,13 +32,8 @@
 #include "test/integration/kinkod_process.h"
 #include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
-#include "test/support/postgres_server.h"
-#if __has_include("test/support/bitcoind.h")
 #include "test/support/bitcoind.h"
-#define KINKO_E2E_HAVE_BITCOIND 1
-#else
-#define KINKO_E2E_HAVE_BITCOIND 0
-#endif
+#include "test/support/postgres_server.h"
 #include "test/support/signer_fixture.h"
 #include "util/hex.h"
 
@@ -869,7 +864,6 @@ INSTANTIATE_TEST_SUITE_P(Backends, CoordinatorE2eTest,
 
 // --- Bitcoin Core regtest (BITCOIND) ---
 
-#if KINKO_E2E_HAVE_BITCOIND
 // A regtest node, the signers and kinkod on SQLite with the bitcoin-core backend watching the
 // wallet, which is funded by mining one block to its receive address 0 (then 100 more to the
 // miner so that the coinbase matures).
@@ -1049,12 +1043,6 @@ TEST_F(CoordinatorRegtestTest, FiftyIntentsConfirmInOneTransaction) {
   const json& txids = best["tx"];
   EXPECT_NE(std::find(txids.begin(), txids.end(), btc::TxidToHex(tx.ComputeTxid())), txids.end());
 }
-#else
-TEST(CoordinatorRegtestTest, SkippedWithoutTheBitcoindHelper) {
-  GTEST_SKIP() << "BITCOIND not set or test/support/bitcoind.h missing: the Bitcoin Core "
-                  "regtest tests need both";
-}
-#endif
 
 }  // namespace
 }  // namespace kinko::testing
