@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -645,12 +646,17 @@ TEST_P(CoordinatorE2eTest, KilledDuringExecuteResumesWithoutDoubleSpending) {
   std::unique_ptr<KinkodProcess> kinkod = StartOffline("kinkod-a");
   ASSERT_NE(kinkod, nullptr);
   std::vector<policy::SignedIntent> all_intents;
-  // SIGKILL after these delays from the execute request: before, during and after building,
-  // during signing and around the export.
-  const std::vector<int> delays_ms = {0, 40, 150, 400, 900, 1800};
-  for (size_t round = 0; round < delays_ms.size(); ++round) {
+  // Round 0 measures how long an execute of 20 intents takes here (no kill); rounds 1..8 send
+  // SIGKILL at 0, 1/8, ..., 7/8 of that time after the request: before and during building,
+  // while the signers sign, and around the export.
+  constexpr size_t kKillRounds = 8;
+  std::chrono::milliseconds execute_time{0};
+  for (size_t round = 0; round <= kKillRounds; ++round) {
+    const std::chrono::milliseconds delay =
+        round == 0 ? std::chrono::milliseconds(0)
+                   : execute_time * static_cast<int64_t>(round - 1) / int64_t{kKillRounds};
     SCOPED_TRACE("round " + std::to_string(round) + ", kill after " +
-                 std::to_string(delays_ms[round]) + " ms");
+                 std::to_string(delay.count()) + " ms");
     {
       KinkodClient requester = ClientOf(*kinkod, TestIdentityKey(0x29));
       KinkodClient operator_client = ClientOf(*kinkod, OperatorKey());
@@ -666,12 +672,23 @@ TEST_P(CoordinatorE2eTest, KilledDuringExecuteResumesWithoutDoubleSpending) {
         ASSERT_EQ(reply.status, 201) << reply.text;
         ids.push_back(IdHex(all_intents.back()));
       }
+      if (round == 0) {
+        const auto start = std::chrono::steady_clock::now();
+        util::Result<ApiReply> executed = Execute(operator_client, ids);
+        ASSERT_TRUE(executed.ok() && executed->status == 200)
+            << (executed.ok() ? executed->text : executed.status().message());
+        execute_time = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        std::printf("[ info     ] an execute of 20 intents took %lld ms\n",
+                    static_cast<long long>(execute_time.count()));
+        continue;
+      }
       std::thread executor([&] {
         KinkodClient client = ClientOf(*kinkod, OperatorKey());
         // The answer does not matter: kinkod is killed under it (or answers first).
         (void)Execute(client, ids);
       });
-      std::this_thread::sleep_for(std::chrono::milliseconds(delays_ms[round]));
+      std::this_thread::sleep_for(delay);
       kinkod->Kill(SIGKILL);
       executor.join();
       kinkod->Wait();
@@ -683,6 +700,17 @@ TEST_P(CoordinatorE2eTest, KilledDuringExecuteResumesWithoutDoubleSpending) {
     // Resume finishes what was started; what had not started yet is executed again.
     KinkodClient requester = ClientOf(*kinkod, TestIdentityKey(0x29));
     KinkodClient operator_client = ClientOf(*kinkod, OperatorKey());
+    // Where the kill left the round (as the restarted kinkod first shows it), for the log.
+    std::map<std::string, int> at_restart;
+    for (size_t i = all_intents.size() - 20; i < all_intents.size(); ++i) {
+      ++at_restart[StateOf(requester, IdHex(all_intents[i]))];
+    }
+    std::string summary;
+    for (const auto& [state, count] : at_restart) {
+      summary += " " + state + "=" + std::to_string(count);
+    }
+    std::printf("[ info     ] killed after %lld ms; intents at restart:%s\n",
+                static_cast<long long>(delay.count()), summary.c_str());
     const auto deadline = std::chrono::steady_clock::now() + kFlowTimeout;
     while (true) {
       size_t unfinished = 0;
