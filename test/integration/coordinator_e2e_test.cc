@@ -30,6 +30,9 @@
 #include "btc/transaction.h"
 #include "policy/approval.h"
 #include "policy/intent.h"
+#include "storage/postgres_store.h"
+#include "storage/sqlite_store.h"
+#include "storage/store.h"
 #include "test/integration/kinkod_process.h"
 #include "test/signer/signer_process.h"
 #include "test/signer/signer_setup.h"
@@ -381,6 +384,88 @@ int RewriteIntentOutputs(const Database& db, const std::string& id_hex, const st
   return 1;
 }
 
+// The coordinator's database itself, opened by the test (after the kinkod processes stopped).
+std::unique_ptr<storage::Store> OpenStore(const Database& db) {
+  if (db.backend == "sqlite") {
+    util::Result<std::unique_ptr<storage::SqliteStore>> store = storage::SqliteStore::Open(db.path);
+    EXPECT_TRUE(store.ok()) << store.status().message();
+    if (!store.ok()) return nullptr;
+    return *std::move(store);
+  }
+  util::Result<std::unique_ptr<storage::PostgresStore>> store =
+      storage::PostgresStore::Open(db.url);
+  EXPECT_TRUE(store.ok()) << store.status().message();
+  if (!store.ok()) return nullptr;
+  return *std::move(store);
+}
+
+// Every batch of the wallet, whatever its state.
+std::vector<storage::BatchRecord> ListAllBatches(storage::Store& store) {
+  util::Result<std::vector<storage::BatchRecord>> batches =
+      store.ListBatches({.wallet = kFixtureWalletId, .states = {}, .limit = 1000});
+  EXPECT_TRUE(batches.ok()) << batches.status().message();
+  return batches.ok() ? *std::move(batches) : std::vector<storage::BatchRecord>{};
+}
+
+// Checks the database against the exported transactions: the batches that did not fail hold
+// disjoint intents and disjoint coins, each broadcast one's transaction was exported, every
+// coin a batch holds names that batch and is not available, and every broadcast intent is in
+// the batch it names. Returns the numbers of batches that failed and that did not.
+std::pair<size_t, size_t> ExpectBatchesDisjoint(
+    const Database& db, const std::map<std::string, btc::Transaction>& exported) {
+  std::unique_ptr<storage::Store> store = OpenStore(db);
+  if (store == nullptr) return {0, 0};
+  std::map<storage::IntentId, int64_t> intent_batch;
+  std::map<btc::Outpoint, int64_t> coin_batch;
+  size_t failed = 0;
+  size_t live = 0;
+  for (const storage::BatchRecord& batch : ListAllBatches(*store)) {
+    if (batch.state == storage::BatchState::kFailed) {
+      ++failed;
+      continue;
+    }
+    ++live;
+    if (batch.state == storage::BatchState::kBroadcast) {
+      EXPECT_TRUE(batch.txid.has_value() && exported.contains(btc::TxidToHex(*batch.txid)))
+          << "broadcast batch " << batch.id << " was not exported";
+    }
+    for (const storage::IntentId& intent : batch.intents) {
+      const auto [it, inserted] = intent_batch.emplace(intent, batch.id);
+      EXPECT_TRUE(inserted) << "intent " << util::HexEncode(intent) << " in batches " << it->second
+                            << " and " << batch.id;
+    }
+    for (const btc::Outpoint& input : batch.inputs) {
+      const auto [it, inserted] = coin_batch.emplace(input, batch.id);
+      EXPECT_TRUE(inserted) << "coin " << btc::TxidToHex(input.txid) << ":" << input.index
+                            << " in batches " << it->second << " and " << batch.id;
+    }
+  }
+  util::Result<std::vector<storage::Utxo>> coins = store->ListUtxos(kFixtureWalletId, std::nullopt);
+  EXPECT_TRUE(coins.ok()) << coins.status().message();
+  if (coins.ok()) {
+    for (const storage::Utxo& coin : *coins) {
+      const auto held = coin_batch.find(coin.outpoint);
+      if (held == coin_batch.end()) continue;
+      EXPECT_EQ(coin.batch_id, held->second) << btc::TxidToHex(coin.outpoint.txid);
+      EXPECT_NE(coin.state, storage::UtxoState::kAvailable) << btc::TxidToHex(coin.outpoint.txid);
+    }
+  }
+  util::Result<std::vector<storage::IntentRecord>> intents =
+      store->ListIntents({.wallet = kFixtureWalletId,
+                          .states = {storage::IntentState::kBroadcast},
+                          .after = std::nullopt,
+                          .limit = 1000});
+  EXPECT_TRUE(intents.ok()) << intents.status().message();
+  if (intents.ok()) {
+    for (const storage::IntentRecord& intent : *intents) {
+      const auto batch = intent_batch.find(intent.id);
+      EXPECT_TRUE(batch != intent_batch.end() && intent.batch_id == batch->second)
+          << "broadcast intent " << util::HexEncode(intent.id) << " is not in the batch it names";
+    }
+  }
+  return {failed, live};
+}
+
 class CoordinatorE2eTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -590,7 +675,7 @@ TEST_P(CoordinatorE2eTest, FiftyIntentsInOneTransaction) {
 void ExpectEachIntentPaidOnce(KinkodClient& client,
                               const std::vector<policy::SignedIntent>& intents,
                               const std::map<std::string, btc::Transaction>& exported,
-                              const CoinMap& coins, const std::string& descriptor) {
+                              const CoinMap& coins) {
   std::map<btc::Outpoint, std::string> spender;
   for (const auto& [txid, tx] : exported) {
     for (const btc::TxIn& in : tx.inputs) {
@@ -615,7 +700,6 @@ void ExpectEachIntentPaidOnce(KinkodClient& client,
       EXPECT_TRUE(verified.valid) << txid << ": " << verified.detail;
     }
   }
-  (void)descriptor;
   for (const policy::SignedIntent& intent : intents) {
     const std::string id = IdHex(intent);
     // Every output of the test's intents is unique (address, amount): count the transactions
@@ -731,9 +815,9 @@ TEST_P(CoordinatorE2eTest, KilledDuringExecuteResumesWithoutDoubleSpending) {
   const std::map<std::string, btc::Transaction> exported =
       ExportedTransactions(ExportDir("kinkod-a"));
   EXPECT_FALSE(exported.empty());
-  ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins(),
-                           env_->deployment().descriptor());
+  ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins());
   EXPECT_EQ(kinkod->Stop(), 0) << kinkod->LogTail();
+  ExpectBatchesDisjoint(db_, exported);
 }
 
 // The transactions both instances exported.
@@ -807,42 +891,12 @@ TEST_P(CoordinatorE2eTest, TwoInstancesExecutingTheSameIntentsBuildOneTransactio
   }
   const std::map<std::string, btc::Transaction> exported = Merge(
       ExportedTransactions(ExportDir("kinkod-a")), ExportedTransactions(ExportDir("kinkod-b")));
-  ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins(),
-                           env_->deployment().descriptor());
+  ExpectEachIntentPaidOnce(requester, all_intents, exported, env_->coins());
 
-  // The database: every intent in exactly one batch, no coin in two batches, and every batch's
-  // transaction is one of those exported.
-  std::map<int64_t, json> batches;
-  for (const policy::SignedIntent& intent : all_intents) {
-    util::Result<ApiReply> reply = requester.Get("/v1/intents/" + IdHex(intent));
-    ASSERT_TRUE(reply.ok());
-    ASSERT_TRUE(reply->body["batch_id"].is_number_integer()) << reply->text;
-    const int64_t id = reply->body["batch_id"].get<int64_t>();
-    if (batches.contains(id)) continue;
-    util::Result<ApiReply> batch = requester.Get("/v1/batches/" + std::to_string(id));
-    ASSERT_TRUE(batch.ok());
-    ASSERT_EQ(batch->status, 200) << batch->text;
-    batches[id] = batch->body;
-  }
-  std::set<std::string> batched_intents;
-  std::set<std::string> batched_coins;
-  for (const auto& [id, batch] : batches) {
-    EXPECT_EQ(batch["state"], "broadcast") << batch.dump();
-    EXPECT_TRUE(exported.contains(batch.value("txid", ""))) << "batch " << id << " not exported";
-    for (const json& intent : batch["intents"]) {
-      const std::string intent_id =
-          intent.is_string() ? intent.get<std::string>() : intent.value("id", "");
-      EXPECT_TRUE(batched_intents.insert(intent_id).second)
-          << "intent " << intent_id << " in two batches";
-    }
-    for (const json& input : batch["inputs"]) {
-      const std::string coin = input["txid"].get<std::string>() + ":" + input["vout"].dump();
-      EXPECT_TRUE(batched_coins.insert(coin).second) << "coin " << coin << " in two batches";
-    }
-  }
-  EXPECT_EQ(batched_intents.size(), all_intents.size());
   EXPECT_EQ(kinkod_a->Stop(), 0) << kinkod_a->LogTail();
   EXPECT_EQ(kinkod_b->Stop(), 0) << kinkod_b->LogTail();
+  // The database: each intent and coin is in one batch, and no batch failed.
+  EXPECT_EQ(ExpectBatchesDisjoint(db_, exported).first, 0u);
 }
 
 TEST_P(CoordinatorE2eTest, RewrittenIntentRowIsRefusedByEverySignerAndNothingIsExported) {
