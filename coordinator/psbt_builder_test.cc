@@ -259,7 +259,8 @@ TEST_F(PsbtBuilderTest, HighIndexesAreDerivedDirectly) {
 
 // BuildPsbt writes exactly what BIP174's descriptor updater (btc::UpdatePsbtWithDescriptor,
 // scanning the indexes used) writes for the same transaction and previous transactions, for a
-// P2WSH multisig wallet and for a taproot wallet with a script tree.
+// P2WSH multisig wallet and for a taproot wallet with a script tree; the signer's check of each
+// wallet accepts the result.
 TEST_F(PsbtBuilderTest, SameFieldsAsTheDescriptorUpdater) {
   // The fixture's three keys, "[origin]tpub.../<0;1>/*", in descriptor order.
   const std::string prefix = "wsh(multi(2,";
@@ -299,6 +300,13 @@ TEST_F(PsbtBuilderTest, SameFieldsAsTheDescriptorUpdater) {
                                       std::vector<btc::Transaction>{funding}, {.range = 10})
             .value();
     EXPECT_EQ(built, updated) << text;
+    // And the signer's check of a wallet with this descriptor accepts it.
+    const signer::WalletConfig config = fixture::MakeWalletConfig(ctx_, text);
+    const std::vector<policy::SignedIntent> intents =
+        Intents({{{fixture::ForeignAddress(1), 100'000}, {fixture::ForeignAddress(2), 60'000}}});
+    const signer::TransactionCheckOutcome outcome =
+        signer::CheckTransaction(ctx_, built, config, intents);
+    EXPECT_TRUE(outcome.ok()) << text << ": " << (outcome.ok() ? "" : outcome.refusal->detail);
     EXPECT_FALSE(built.inputs[0].bip32_derivations.empty() &&
                  built.inputs[0].tap_bip32_derivations.empty())
         << text;
