@@ -286,8 +286,11 @@ util::Status Configure(sqlite3* db, const SqliteStoreOptions& options) {
   const int rc = sqlite3_busy_timeout(db, options.busy_timeout_ms);
   if (rc != SQLITE_OK) return SqliteError(db, rc);
   // trusted_schema off: the schema of a file someone else edited runs no functions of ours.
-  util::Status set = Exec(db, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF");
-  if (!set.ok()) return set;
+  return Exec(db, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF");
+}
+
+// WAL (persistent in the file) and, per connection, synchronous=FULL: every commit is synced.
+util::Status EnableWal(sqlite3* db) {
   util::Result<Statement> wal = Statement::Prepare(db, "PRAGMA journal_mode = WAL");
   if (!wal.ok()) return wal.status();
   util::Result<bool> row = wal->Step();
@@ -295,8 +298,36 @@ util::Status Configure(sqlite3* db, const SqliteStoreOptions& options) {
   if (!*row || wal->ColumnType(0) != SQLITE_TEXT || wal->ColumnText(0) != "wal") {
     return util::UnavailableError(Where(db) + ": cannot switch to WAL mode");
   }
-  // Per connection, after journal_mode (WAL's FULL: every commit is synced).
   return Exec(db, "PRAGMA synchronous = FULL");
+}
+
+// The schema version of `db`, 0..kSchemaVersion. Fails with kFailedPrecondition when the file
+// is another application's database (an application id not ours, or objects without one) or its
+// version is newer than this program's.
+util::Result<int64_t> SchemaVersion(sqlite3* db) {
+  util::Result<int64_t> version = ReadPragma(db, "PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  util::Result<int64_t> application = ReadPragma(db, "PRAGMA application_id");
+  if (!application.ok()) return application.status();
+  util::Result<int64_t> objects = ReadPragma(db, "SELECT count(*) FROM sqlite_schema");
+  if (!objects.ok()) return objects.status();
+  const bool ours = *application == kSqliteApplicationId;
+  const bool empty = *version == 0 && *application == 0 && *objects == 0;
+  if (!ours && !empty) {
+    return util::FailedPreconditionError(Where(db) +
+                                         ": not a kinko coordinator database (application id " +
+                                         std::to_string(*application) + ")");
+  }
+  if (*version > kSchemaVersion) {
+    return util::FailedPreconditionError(
+        Where(db) + ": schema version " + std::to_string(*version) +
+        " is newer than this program's (" + std::to_string(kSchemaVersion) + ")");
+  }
+  if (*version < 0) {
+    return util::FailedPreconditionError(Where(db) + ": schema version " +
+                                         std::to_string(*version) + " is not one of kinko's");
+  }
+  return *version;
 }
 
 // Brings the schema to kSchemaVersion, one migration per transaction. Each step re-reads the
@@ -305,34 +336,13 @@ util::Status Migrate(sqlite3* db) {
   while (true) {
     util::Result<Transaction> tx = Transaction::Begin(db, Transaction::Mode::kWrite);
     if (!tx.ok()) return tx.status();
-    util::Result<int64_t> version = ReadPragma(db, "PRAGMA user_version");
+    util::Result<int64_t> version = SchemaVersion(db);
     if (!version.ok()) return version.status();
-    util::Result<int64_t> application = ReadPragma(db, "PRAGMA application_id");
-    if (!application.ok()) return application.status();
-    util::Result<int64_t> objects = ReadPragma(db, "SELECT count(*) FROM sqlite_schema");
-    if (!objects.ok()) return objects.status();
-
-    if (*version > kSchemaVersion) {
-      return util::FailedPreconditionError(
-          Where(db) + ": schema version " + std::to_string(*version) +
-          " is newer than this program's (" + std::to_string(kSchemaVersion) + ")");
-    }
-    if (*version < 0) {
-      return util::FailedPreconditionError(Where(db) + ": schema version " +
-                                           std::to_string(*version) + " is not one of kinko's");
-    }
-    const bool ours = *application == kSqliteApplicationId;
-    const bool empty = *version == 0 && *application == 0 && *objects == 0;
-    if (!ours && !empty) {
-      return util::FailedPreconditionError(Where(db) +
-                                           ": not a kinko coordinator database (application id " +
-                                           std::to_string(*application) + ")");
-    }
     if (*version == kSchemaVersion) return util::OkStatus();  // Rolls back the read.
-
     util::Status migrated = Exec(db, kMigrations[*version]);
-    if (!migrated.ok())
+    if (!migrated.ok()) {
       return migrated.WithPrefix("migration to schema " + std::to_string(*version + 1));
+    }
     util::Status committed = tx->Commit();
     if (!committed.ok()) return committed;
   }
@@ -718,6 +728,9 @@ util::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& 
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));  // Closes `db` from here on.
   if (util::Status configured = Configure(db, options); !configured.ok()) return configured;
+  // Another application's file is refused before anything is written to it (WAL mode included).
+  if (util::Result<int64_t> version = SchemaVersion(db); !version.ok()) return version.status();
+  if (util::Status wal = EnableWal(db); !wal.ok()) return wal;
   if (util::Status migrated = Migrate(db); !migrated.ok()) return migrated;
   return store;
 }

@@ -232,6 +232,8 @@ TEST(SqliteStoreTest, OpenRefusesAnotherApplicationsDatabase) {
     RawDatabase raw(path);
     EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_schema WHERE name = 'intents'"), "0")
         << c.name;
+    // Nothing was written to the file, its journal mode included.
+    EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "delete") << c.name;
     RemoveDatabase(path);
   }
 }

@@ -21,8 +21,8 @@
 // back to kApproved and keeps it on intents it refuses; X→X is refused for the final batch
 // states; the first change index of a wallet is 0, or one past the highest change coin stored.
 //
-// Header-only: include it from ONE source file per test binary per backend (the cases are
-// registered at static initialization by the macro).
+// Header-only: any number of test files of one binary may include it; each backend is registered
+// once, by one INSTANTIATE_STORE_CONFORMANCE (at static initialization).
 //
 // Thread-safe as GoogleTest is: cases run one at a time; the race cases start their own threads.
 #ifndef KINKO_STORAGE_STORAGETEST_CONFORMANCE_H_
@@ -448,6 +448,13 @@ using storage::UtxoState;
 using util::StatusCode;
 using T = StoreConformanceTest;
 
+inline ApprovalRecord Approval(int intent, int approver, uint64_t at) {
+  return {.intent_id = IntentIdOf(intent),
+          .approver = data::KeyIdOf(approver),
+          .signed_approval = {0xa9, static_cast<uint8_t>(intent), static_cast<uint8_t>(approver)},
+          .received_at = at};
+}
+
 // --- Intents ---
 
 inline void InsertIntentStoresItWithRevisionOne(T& t) {
@@ -648,6 +655,18 @@ inline void UpdateIntentStateOfUnknownIntentIsNotFound(T& t) {
              StatusCode::kNotFound, "unknown intent");
 }
 
+inline void UpdateIntentStateChangesOnlyThatIntent(T& t) {
+  ASSERT_NO_FATAL_FAILURE(MustInsert(t.store(), Intent(1)));
+  ASSERT_NO_FATAL_FAILURE(MustInsert(t.store(), Intent(2)));
+  ASSERT_TRUE(t.store().InsertApproval(Approval(2, 0x21, kNow)).ok());
+  Snapshot expected = TakeSnapshot(t.store());
+  ASSERT_NO_FATAL_FAILURE(MustMove(t.store(), 1, IntentState::kReceived, IntentState::kExpired));
+  ASSERT_EQ(expected.intents.size(), 2u);
+  expected.intents[0] = MustGetIntent(t.store(), 1);
+  EXPECT_EQ(expected.intents[0].state, IntentState::kExpired);
+  EXPECT_EQ(TakeSnapshot(t.store()), expected);
+}
+
 inline void CountIntentsCountsEveryState(T& t) {
   auto counts = [&t]() {
     std::map<IntentState, uint64_t> out;
@@ -675,13 +694,6 @@ inline void CountIntentsCountsEveryState(T& t) {
 }
 
 // --- Approvals ---
-
-inline ApprovalRecord Approval(int intent, int approver, uint64_t at) {
-  return {.intent_id = IntentIdOf(intent),
-          .approver = data::KeyIdOf(approver),
-          .signed_approval = {0xa9, static_cast<uint8_t>(intent), static_cast<uint8_t>(approver)},
-          .received_at = at};
-}
 
 inline void InsertApprovalIsIdempotent(T& t) {
   ASSERT_NO_FATAL_FAILURE(MustInsert(t.store(), Intent(1)));
@@ -770,6 +782,14 @@ inline void AddUtxosListsThemByOutpoint(T& t) {
   listed = t.store().ListUtxos("w3", std::nullopt);
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_TRUE(listed->empty());
+}
+
+inline void AddUtxosOfNoCoinsChangesNothing(T& t) {
+  ASSERT_NO_FATAL_FAILURE(MustAddCoins(t.store(), {1}));
+  const Snapshot before = TakeSnapshot(t.store());
+  const std::vector<Utxo> none;
+  EXPECT_TRUE(t.store().AddUtxos(none).ok());
+  EXPECT_EQ(TakeSnapshot(t.store()), before);
 }
 
 inline void AddUtxosAgainKeepsStateAndBatchAndUpdatesHeight(T& t) {
@@ -1065,6 +1085,7 @@ inline void ChangeIndexesAreNeverHandedOutTwice(T& t) {
   ASSERT_NO_FATAL_FAILURE(MustAddCoins(t.store(), {1, 2, 3, 4, 5, 6}));
   ASSERT_NO_FATAL_FAILURE(MustAddCoins(t.store(), {7}, "w2"));
   std::vector<std::optional<uint32_t>> indexes;
+  int64_t last_id = 0;
   for (int n = 1; n <= 6; ++n) {
     // Alternating stores on one database; batch 3 fails (its index is not reused); batch 4 has
     // no change.
@@ -1074,6 +1095,8 @@ inline void ChangeIndexesAreNeverHandedOutTwice(T& t) {
     util::Result<BatchRecord> created = store.CreateBatch(request);
     ASSERT_TRUE(created.ok()) << created.status();
     indexes.push_back(created->change_index);
+    EXPECT_GT(created->id, last_id) << "batch ids grow, whichever store creates them";
+    last_id = created->id;
     if (n == 3) {
       ASSERT_TRUE(
           store.UpdateBatch(helpers::Move(created->id, BatchState::kBuilding, BatchState::kFailed))
@@ -1634,12 +1657,14 @@ inline const std::vector<ConformanceCase>& AllConformanceCases() {
       KINKO_STORAGETEST_CASE(UpdateIntentStateMovesAndReplacesDetail),
       KINKO_STORAGETEST_CASE(UpdateIntentStateFromAnotherStateIsAbortedAndChangesNothing),
       KINKO_STORAGETEST_CASE(UpdateIntentStateOfUnknownIntentIsNotFound),
+      KINKO_STORAGETEST_CASE(UpdateIntentStateChangesOnlyThatIntent),
       KINKO_STORAGETEST_CASE(CountIntentsCountsEveryState),
       KINKO_STORAGETEST_CASE(InsertApprovalIsIdempotent),
       KINKO_STORAGETEST_CASE(InsertApprovalWithOtherBytesIsAlreadyExists),
       KINKO_STORAGETEST_CASE(InsertApprovalOfUnknownIntentIsNotFound),
       KINKO_STORAGETEST_CASE(ListApprovalsInTheOrderReceived),
       KINKO_STORAGETEST_CASE(AddUtxosListsThemByOutpoint),
+      KINKO_STORAGETEST_CASE(AddUtxosOfNoCoinsChangesNothing),
       KINKO_STORAGETEST_CASE(AddUtxosAgainKeepsStateAndBatchAndUpdatesHeight),
       KINKO_STORAGETEST_CASE(AddUtxosRefusesInvalidCoinsAndStoresNoneOfTheCall),
       KINKO_STORAGETEST_CASE(RetainUtxosSpendsMissingAvailableCoinsOnly),
