@@ -493,6 +493,28 @@ std::optional<std::string> StateList(const std::vector<State>& states, NameFn na
   return out;
 }
 
+// A list of ids as one text parameter: comma-separated hex, which a statement turns back
+// into rows with `SELECT decode(h, 'hex') FROM unnest(string_to_array($n, ',')) AS h`.
+std::string IntentList(const std::vector<IntentId>& ids) {
+  std::string out;
+  for (const IntentId& id : ids) {
+    if (!out.empty()) out += ',';
+    out += util::HexEncode(id);
+  }
+  return out;
+}
+
+// A list of outpoints as one text parameter: comma-separated "<txid hex, internal byte
+// order>:<index>", split back with split_part.
+std::string OutpointList(const std::vector<btc::Outpoint>& outpoints) {
+  std::string out;
+  for (const btc::Outpoint& outpoint : outpoints) {
+    if (!out.empty()) out += ',';
+    out += util::HexEncode(outpoint.txid.span()) + ":" + std::to_string(outpoint.index);
+  }
+  return out;
+}
+
 // --- The schema ---
 
 // DO NOT CHANGE a step once released: databases were migrated with it. Step i (0-based) takes
@@ -648,17 +670,11 @@ util::Result<std::map<IntentId, std::vector<PayOutput>>> LoadOutputs(
     Tx& tx, const std::vector<IntentId>& ids) {
   std::map<IntentId, std::vector<PayOutput>> out;
   if (ids.empty()) return out;
-  // The ids travel as one text parameter of comma-separated hex, decoded by the query.
-  std::string hex_ids;
-  for (const IntentId& id : ids) {
-    if (!hex_ids.empty()) hex_ids += ',';
-    hex_ids += util::HexEncode(id);
-  }
   util::Result<PgResult> rows = tx.Exec(
       "SELECT intent_id, address, sats FROM intent_outputs "
       "WHERE intent_id IN (SELECT decode(h, 'hex') FROM unnest(string_to_array($1, ',')) AS h) "
       "ORDER BY intent_id, seq",
-      Params().Text(hex_ids));
+      Params().Text(IntentList(ids)));
   if (!rows.ok()) return rows.status();
   for (int i = 0; i < PQntuples(rows->get()); ++i) {
     RowReader row(rows->get(), i, "intent_outputs");
@@ -1326,22 +1342,37 @@ util::Result<BatchRecord> PostgresStore::CreateBatch(const NewBatch& batch) {
   if (!storable.ok()) return storable;
   util::Result<uint64_t> lease_until = LeaseEnd(batch.now, batch.lease_seconds);
   if (!lease_until.ok()) return lease_until.status();
+  // The lists travel as text parameters in the batch's order; the statements split them.
+  const std::string intent_list = IntentList(batch.intents);
+  const std::string input_list = OutpointList(batch.inputs);
 
   return RunTransaction(
       *pool_, TxMode::kReadWrite, options_.attempts, [&](Tx& tx) -> util::Result<BatchRecord> {
-        // Lock every intent and coin first (FOR UPDATE), then check: a concurrent CreateBatch
-        // waits here and then sees the rows as this one commits them.
-        for (const IntentId& id : intents) {
-          util::Result<PgResult> rows = tx.Exec(
-              "SELECT wallet, state FROM intents WHERE id = $1 FOR UPDATE", Params().Bytes(id));
-          if (!rows.ok()) return rows.status();
-          if (PQntuples(rows->get()) == 0)
-            return util::NotFoundError(IntentName(id) + " not found");
-          RowReader row(rows->get(), 0, IntentName(id));
+        // Lock every intent and coin first (FOR UPDATE, sorted: rows are locked in the order
+        // the sort returns them), then check: a concurrent CreateBatch waits here and then sees
+        // the rows as this one commits them.
+        util::Result<PgResult> intent_rows = tx.Exec(
+            "SELECT id, wallet, state FROM intents "
+            "WHERE id IN (SELECT decode(h, 'hex') FROM unnest(string_to_array($1, ',')) AS h) "
+            "ORDER BY id FOR UPDATE",
+            Params().Text(intent_list));
+        if (!intent_rows.ok()) return intent_rows.status();
+        std::map<IntentId, std::pair<std::string, std::optional<IntentState>>> found_intents;
+        for (int i = 0; i < PQntuples(intent_rows->get()); ++i) {
+          RowReader row(intent_rows->get(), i, "intents row " + std::to_string(i));
+          IntentId id = row.Array<16>("id");
           std::string wallet = row.Text("wallet");
           std::optional<IntentState> state = ParseIntentState(row.Text("state"));
           if (!state.has_value()) row.Fail("state", "unknown state");
           if (!row.status().ok()) return row.status();
+          found_intents[id] = {std::move(wallet), state};
+        }
+        for (const IntentId& id : intents) {
+          auto found = found_intents.find(id);
+          if (found == found_intents.end()) {
+            return util::NotFoundError(IntentName(id) + " not found");
+          }
+          const auto& [wallet, state] = found->second;
           if (wallet != batch.wallet) {
             return util::InvalidArgumentError(IntentName(id) + ": of wallet '" + wallet + "'");
           }
@@ -1350,19 +1381,29 @@ util::Result<BatchRecord> PostgresStore::CreateBatch(const NewBatch& batch) {
                                       ", not approved");
           }
         }
-        for (const btc::Outpoint& outpoint : inputs) {
-          util::Result<PgResult> rows =
-              tx.Exec("SELECT wallet, state FROM utxos WHERE txid = $1 AND vout = $2 FOR UPDATE",
-                      Params().Bytes(outpoint.txid.span()).Int(outpoint.index));
-          if (!rows.ok()) return rows.status();
-          if (PQntuples(rows->get()) == 0) {
-            return util::NotFoundError(CoinName(outpoint) + " not found");
-          }
-          RowReader row(rows->get(), 0, CoinName(outpoint));
+        util::Result<PgResult> coin_rows = tx.Exec(
+            "SELECT txid, vout, wallet, state FROM utxos WHERE (txid, vout) IN "
+            "(SELECT decode(split_part(p, ':', 1), 'hex'), split_part(p, ':', 2)::BIGINT "
+            "FROM unnest(string_to_array($1, ',')) AS p) "
+            "ORDER BY txid, vout FOR UPDATE",
+            Params().Text(input_list));
+        if (!coin_rows.ok()) return coin_rows.status();
+        std::map<btc::Outpoint, std::pair<std::string, std::optional<UtxoState>>> found_coins;
+        for (int i = 0; i < PQntuples(coin_rows->get()); ++i) {
+          RowReader row(coin_rows->get(), i, "utxos row " + std::to_string(i));
+          btc::Outpoint outpoint{.txid = row.Txid("txid"), .index = row.Uint32("vout")};
           std::string wallet = row.Text("wallet");
           std::optional<UtxoState> state = ParseUtxoState(row.Text("state"));
           if (!state.has_value()) row.Fail("state", "unknown state");
           if (!row.status().ok()) return row.status();
+          found_coins[outpoint] = {std::move(wallet), state};
+        }
+        for (const btc::Outpoint& outpoint : inputs) {
+          auto found = found_coins.find(outpoint);
+          if (found == found_coins.end()) {
+            return util::NotFoundError(CoinName(outpoint) + " not found");
+          }
+          const auto& [wallet, state] = found->second;
           if (wallet != batch.wallet) {
             return util::InvalidArgumentError(CoinName(outpoint) + ": of wallet '" + wallet + "'");
           }
@@ -1398,32 +1439,33 @@ util::Result<BatchRecord> PostgresStore::CreateBatch(const NewBatch& batch) {
         const int64_t id = created_row.Int("id");
         if (!created_row.status().ok()) return created_row.status();
 
-        for (size_t i = 0; i < batch.intents.size(); ++i) {
-          util::Result<PgResult> linked =
-              tx.Exec("INSERT INTO batch_intents (batch_id, seq, intent_id) VALUES ($1, $2, $3)",
-                      Params().Int(id).Int(static_cast<int64_t>(i)).Bytes(batch.intents[i]));
-          if (!linked.ok()) return linked.status();
-          util::Result<PgResult> moved = tx.Exec(
-              "UPDATE intents SET state = 'building', batch_id = $1, updated_at = $2, "
-              "revision = revision + 1 WHERE id = $3",
-              Params().Int(id).Unsigned(batch.now).Bytes(batch.intents[i]));
-          if (!moved.ok()) return moved.status();
-        }
-        for (size_t i = 0; i < batch.inputs.size(); ++i) {
-          const btc::Outpoint& outpoint = batch.inputs[i];
-          util::Result<PgResult> linked = tx.Exec(
-              "INSERT INTO batch_inputs (batch_id, seq, txid, vout) VALUES ($1, $2, $3, $4)",
-              Params()
-                  .Int(id)
-                  .Int(static_cast<int64_t>(i))
-                  .Bytes(outpoint.txid.span())
-                  .Int(outpoint.index));
-          if (!linked.ok()) return linked.status();
-          util::Result<PgResult> reserved = tx.Exec(
-              "UPDATE utxos SET state = 'reserved', batch_id = $1 WHERE txid = $2 AND vout = $3",
-              Params().Int(id).Bytes(outpoint.txid.span()).Int(outpoint.index));
-          if (!reserved.ok()) return reserved.status();
-        }
+        // The batch's intents and inputs in its order (WITH ORDINALITY: the position in the
+        // list), then the rows moved.
+        util::Result<PgResult> linked_intents = tx.Exec(
+            "INSERT INTO batch_intents (batch_id, seq, intent_id) "
+            "SELECT $1, t.n - 1, decode(t.h, 'hex') "
+            "FROM unnest(string_to_array($2, ',')) WITH ORDINALITY AS t(h, n)",
+            Params().Int(id).Text(intent_list));
+        if (!linked_intents.ok()) return linked_intents.status();
+        util::Result<PgResult> moved = tx.Exec(
+            "UPDATE intents SET state = 'building', batch_id = $1, updated_at = $2, "
+            "revision = revision + 1 "
+            "WHERE id IN (SELECT decode(h, 'hex') FROM unnest(string_to_array($3, ',')) AS h)",
+            Params().Int(id).Unsigned(batch.now).Text(intent_list));
+        if (!moved.ok()) return moved.status();
+        util::Result<PgResult> linked_inputs = tx.Exec(
+            "INSERT INTO batch_inputs (batch_id, seq, txid, vout) "
+            "SELECT $1, t.n - 1, decode(split_part(t.p, ':', 1), 'hex'), "
+            "split_part(t.p, ':', 2)::BIGINT "
+            "FROM unnest(string_to_array($2, ',')) WITH ORDINALITY AS t(p, n)",
+            Params().Int(id).Text(input_list));
+        if (!linked_inputs.ok()) return linked_inputs.status();
+        util::Result<PgResult> reserved = tx.Exec(
+            "UPDATE utxos SET state = 'reserved', batch_id = $1 WHERE (txid, vout) IN "
+            "(SELECT decode(split_part(p, ':', 1), 'hex'), split_part(p, ':', 2)::BIGINT "
+            "FROM unnest(string_to_array($2, ',')) AS p)",
+            Params().Int(id).Text(input_list));
+        if (!reserved.ok()) return reserved.status();
         return LoadBatch(tx, id);
       });
 }

@@ -23,10 +23,11 @@
 //
 // Connections: a small pool (a mutex, a condition variable and at most
 // PostgresStoreOptions::connections connections, opened on demand). A call waits for a free
-// connection. A connection that breaks is dropped and the call fails with kUnavailable; the
-// next call opens a new one, so the store recovers by itself when the server returns. When the
-// connection breaks during COMMIT the outcome is unknown: the call returns kUnavailable and the
-// caller re-reads.
+// connection. A pooled connection found broken at BEGIN (the server restarted while it was
+// idle) is replaced before anything runs; a connection that breaks during a transaction is
+// dropped and the call fails with kUnavailable. New connections are opened on demand, so the
+// store recovers by itself when the server returns. When the connection breaks during COMMIT
+// the outcome is unknown: the call returns kUnavailable and the caller re-reads.
 //
 // Errors, besides those of store.h: kUnavailable when the server cannot be reached or shuts
 // down; kAborted after `attempts` deadlocks or serialization failures; kDataLoss for a row that
