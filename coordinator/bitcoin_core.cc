@@ -6,9 +6,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <utility>
 
+#include "btc/descriptor.h"
+#include "coordinator/internal/core_replies.h"
 #include "coordinator/internal/json_rpc.h"
 #include "net/http_client.h"
 #include "util/hex.h"
@@ -184,14 +185,12 @@ util::Result<std::pair<std::string, std::string>> BitcoinCoreChain::SplitBranche
   static constexpr std::string_view kMultipath = "<0;1>";
   const size_t hash = descriptor.find('#');
   if (hash != std::string_view::npos) {
-    // BIP 380: "#" and 8 checksum characters end the text. The node checks the checksum of
-    // each branch we send; this one would only be dropped, so it is not checked here.
-    if (hash + 9 != descriptor.size()) {
-      return util::InvalidArgumentError(
-          "descriptor: '#' must be followed by an 8-character "
-          "checksum at the end");
+    // BIP 380: "#" and the 8-character checksum of the text before it end the descriptor.
+    const std::string_view body = descriptor.substr(0, hash);
+    if (descriptor.substr(hash + 1) != btc::DescriptorChecksum(body)) {
+      return util::InvalidArgumentError("descriptor: bad checksum");
     }
-    descriptor = descriptor.substr(0, hash);
+    descriptor = body;
   }
   std::string receive;
   std::string change;
@@ -331,17 +330,12 @@ util::Status BitcoinCoreChain::LoadOrCreateWallet(const std::string& wallet_name
     }
   }
   // A wallet of this name that holds private keys is not ours: refuse to use it.
-  util::Result<Reply> info = CallWallet(wallet_name, "getwalletinfo", Json::array());
-  if (!info.ok()) return info.status();
-  if (info->error) return RpcErrorStatus("getwalletinfo", *info->error);
-  if (!info->result.is_object()) {
-    return Unexpected("getwalletinfo", util::InvalidArgumentError("expected an object"));
-  }
-  util::Result<bool> private_keys = json_rpc::BoolMember(info->result, "private_keys_enabled");
-  if (!private_keys.ok()) return Unexpected("getwalletinfo", private_keys.status());
-  util::Result<bool> descriptors = json_rpc::BoolMember(info->result, "descriptors");
-  if (!descriptors.ok()) return Unexpected("getwalletinfo", descriptors.status());
-  if (*private_keys || !*descriptors) {
+  util::Result<Reply> reply = CallWallet(wallet_name, "getwalletinfo", Json::array());
+  if (!reply.ok()) return reply.status();
+  if (reply->error) return RpcErrorStatus("getwalletinfo", *reply->error);
+  util::Result<core_replies::WalletInfo> info = core_replies::ParseWalletInfo(reply->result);
+  if (!info.ok()) return Unexpected("getwalletinfo", info.status());
+  if (info->private_keys_enabled || !info->descriptors) {
     return util::FailedPreconditionError("bitcoin core: wallet " + Quoted(wallet_name) +
                                          " exists and is not a watch-only descriptor wallet");
   }
@@ -349,23 +343,14 @@ util::Status BitcoinCoreChain::LoadOrCreateWallet(const std::string& wallet_name
 }
 
 util::Result<std::string> BitcoinCoreChain::WithChecksum(const std::string& descriptor) {
-  util::Result<Json> info = CallNode("getdescriptorinfo", Json::array({descriptor}));
-  if (!info.ok()) return info.status();
-  if (!info->is_object()) {
-    return Unexpected("getdescriptorinfo", util::InvalidArgumentError("expected an object"));
-  }
-  util::Result<bool> private_keys = json_rpc::BoolMember(*info, "hasprivatekeys");
-  if (!private_keys.ok()) return Unexpected("getdescriptorinfo", private_keys.status());
-  if (*private_keys) {
+  util::Result<Json> result = CallNode("getdescriptorinfo", Json::array({descriptor}));
+  if (!result.ok()) return result.status();
+  util::Result<core_replies::DescriptorInfo> info = core_replies::ParseDescriptorInfo(*result);
+  if (!info.ok()) return Unexpected("getdescriptorinfo", info.status());
+  if (info->has_private_keys) {
     return util::InvalidArgumentError("bitcoin core: descriptor has private keys");
   }
-  util::Result<std::string> checksum = json_rpc::StringMember(*info, "checksum");
-  if (!checksum.ok()) return Unexpected("getdescriptorinfo", checksum.status());
-  if (checksum->size() != 8) {
-    return Unexpected("getdescriptorinfo",
-                      util::InvalidArgumentError("field 'checksum': expected 8 characters"));
-  }
-  return descriptor + "#" + *checksum;
+  return descriptor + "#" + info->checksum;
 }
 
 util::Status BitcoinCoreChain::Watch(const ChainWallet& wallet) {
@@ -391,30 +376,10 @@ util::Status BitcoinCoreChain::Watch(const ChainWallet& wallet) {
   util::Result<Reply> reply = CallWallet(wallet_name, "importdescriptors", Json::array({requests}));
   if (!reply.ok()) return reply.status();
   if (reply->error) return RpcErrorStatus("importdescriptors", *reply->error);
-  const Json& results = reply->result;
-  if (!results.is_array() || results.size() != 2) {
-    return Unexpected("importdescriptors", util::InvalidArgumentError("expected 2 results"));
-  }
-  static constexpr std::array<std::string_view, 2> kBranchNames = {"receive", "change"};
-  for (size_t i = 0; i < 2; ++i) {
-    const std::string branch = std::string(kBranchNames[i]) + " branch";
-    if (!results[i].is_object()) {
-      return Unexpected("importdescriptors",
-                        util::InvalidArgumentError(branch + ": expected an object"));
-    }
-    util::Result<bool> success = json_rpc::BoolMember(results[i], "success");
-    if (!success.ok()) return Unexpected("importdescriptors", success.status().WithPrefix(branch));
-    if (*success) continue;
-    // {"success": false, "error": {"code": ..., "message": ...}}
-    std::string message = "no reason given";
-    const auto error = results[i].find("error");
-    if (error != results[i].end() && error->is_object()) {
-      util::Result<std::string> text = json_rpc::StringMember(*error, "message");
-      if (text.ok()) message = Printable(*text, json_rpc::kMaxMessageSize);
-    }
-    return util::InvalidArgumentError("bitcoin core: importdescriptors: " + branch + ": " +
-                                      message);
-  }
+  util::Result<std::optional<std::string>> failure =
+      core_replies::ParseImportResults(reply->result, {"receive branch", "change branch"});
+  if (!failure.ok()) return Unexpected("importdescriptors", failure.status());
+  if (*failure) return util::InvalidArgumentError("bitcoin core: importdescriptors: " + **failure);
   std::lock_guard<std::mutex> lock(mutex_);
   watched_wallets_.insert(wallet_name);
   return util::OkStatus();
@@ -422,53 +387,12 @@ util::Status BitcoinCoreChain::Watch(const ChainWallet& wallet) {
 
 util::Result<std::vector<ChainUtxo>> BitcoinCoreChain::ListUnspent(const ChainWallet& wallet,
                                                                    uint32_t min_confirmations) {
-  static constexpr std::string_view kMethod = "listunspent";
   util::Result<Reply> reply =
-      CallWallet(WalletName(wallet.wallet_id), kMethod, Json::array({min_confirmations}));
+      CallWallet(WalletName(wallet.wallet_id), "listunspent", Json::array({min_confirmations}));
   if (!reply.ok()) return reply.status();
-  if (reply->error) return RpcErrorStatus(kMethod, *reply->error);
-  if (!reply->result.is_array()) {
-    return Unexpected(kMethod, util::InvalidArgumentError("expected an array"));
-  }
-  std::vector<ChainUtxo> utxos;
-  utxos.reserve(reply->result.size());
-  for (size_t i = 0; i < reply->result.size(); ++i) {
-    const Json& item = reply->result[i];
-    const std::string where = "item " + std::to_string(i);
-    if (!item.is_object()) {
-      return Unexpected(kMethod, util::InvalidArgumentError(where + ": expected an object"));
-    }
-    ChainUtxo utxo;
-    util::Result<std::string> txid = json_rpc::StringMember(item, "txid");
-    if (!txid.ok()) return Unexpected(kMethod, txid.status().WithPrefix(where));
-    util::Result<btc::Txid> parsed_txid = btc::TxidFromHex(*txid);
-    if (!parsed_txid.ok()) return Unexpected(kMethod, parsed_txid.status().WithPrefix(where));
-    utxo.outpoint.txid = *parsed_txid;
-    util::Result<int64_t> vout = json_rpc::IntMember(item, "vout");
-    if (!vout.ok()) return Unexpected(kMethod, vout.status().WithPrefix(where));
-    if (*vout < 0 || *vout > std::numeric_limits<uint32_t>::max()) {
-      return Unexpected(kMethod, util::InvalidArgumentError(where + ": vout out of range"));
-    }
-    utxo.outpoint.index = static_cast<uint32_t>(*vout);
-    util::Result<int64_t> sats = json_rpc::BtcAmountMember(item, "amount");
-    if (!sats.ok()) return Unexpected(kMethod, sats.status().WithPrefix(where));
-    utxo.sats = *sats;
-    util::Result<std::string> script = json_rpc::StringMember(item, "scriptPubKey");
-    if (!script.ok()) return Unexpected(kMethod, script.status().WithPrefix(where));
-    util::Result<std::vector<uint8_t>> script_bytes = util::HexDecode(*script);
-    if (!script_bytes.ok()) {
-      return Unexpected(kMethod, script_bytes.status().WithPrefix(where + ": scriptPubKey"));
-    }
-    utxo.script_pubkey = std::move(*script_bytes);
-    util::Result<int64_t> confirmations = json_rpc::IntMember(item, "confirmations");
-    if (!confirmations.ok()) return Unexpected(kMethod, confirmations.status().WithPrefix(where));
-    if (*confirmations < 0 || *confirmations > std::numeric_limits<uint32_t>::max()) {
-      return Unexpected(kMethod,
-                        util::InvalidArgumentError(where + ": confirmations out of range"));
-    }
-    utxo.confirmations = static_cast<uint32_t>(*confirmations);
-    utxos.push_back(std::move(utxo));
-  }
+  if (reply->error) return RpcErrorStatus("listunspent", *reply->error);
+  util::Result<std::vector<ChainUtxo>> utxos = core_replies::ParseUnspent(reply->result);
+  if (!utxos.ok()) return Unexpected("listunspent", utxos.status());
   return utxos;
 }
 
@@ -480,10 +404,7 @@ util::Result<std::vector<uint8_t>> BitcoinCoreChain::GetRawTransaction(const btc
     return RpcErrorStatus("getrawtransaction", *reply->error);
   }
   if (!reply->error) {
-    if (!reply->result.is_string()) {
-      return Unexpected("getrawtransaction", util::InvalidArgumentError("expected a hex string"));
-    }
-    util::Result<std::vector<uint8_t>> bytes = util::HexDecode(reply->result.get<std::string>());
+    util::Result<std::vector<uint8_t>> bytes = core_replies::ParseHexResult(reply->result);
     if (!bytes.ok()) return Unexpected("getrawtransaction", bytes.status());
     util::Status matches = CheckTxid("getrawtransaction", *bytes, txid);
     if (!matches.ok()) return matches;
@@ -501,63 +422,42 @@ util::Result<std::vector<uint8_t>> BitcoinCoreChain::GetRawTransaction(const btc
     if (!found.ok()) return found.status();
     if (found->error && found->error->code == kRpcInvalidAddressOrKey) continue;
     if (found->error) return RpcErrorStatus("gettransaction", *found->error);
-    if (!found->result.is_object()) {
-      return Unexpected("gettransaction", util::InvalidArgumentError("expected an object"));
-    }
-    util::Result<std::string> hex = json_rpc::StringMember(found->result, "hex");
-    if (!hex.ok()) return Unexpected("gettransaction", hex.status());
-    util::Result<std::vector<uint8_t>> bytes = util::HexDecode(*hex);
-    if (!bytes.ok()) return Unexpected("gettransaction", bytes.status());
-    util::Status matches = CheckTxid("gettransaction", *bytes, txid);
+    util::Result<core_replies::WalletTransaction> tx =
+        core_replies::ParseWalletTransaction(found->result);
+    if (!tx.ok()) return Unexpected("gettransaction", tx.status());
+    util::Status matches = CheckTxid("gettransaction", tx->raw_tx, txid);
     if (!matches.ok()) return matches;
-    return bytes;
+    return std::move(tx->raw_tx);
   }
   return util::NotFoundError("bitcoin core: transaction " + txid_hex +
                              " not found (not in the mempool nor in a watched wallet)");
 }
 
 util::Result<uint64_t> BitcoinCoreChain::EstimateFeeRate(uint32_t target_blocks) {
-  static constexpr std::string_view kMethod = "estimatesmartfee";
-  util::Result<Json> estimate = CallNode(kMethod, Json::array({target_blocks, "conservative"}));
-  if (!estimate.ok()) return estimate.status();
-  if (!estimate->is_object()) {
-    return Unexpected(kMethod, util::InvalidArgumentError("expected an object"));
+  util::Result<Json> result =
+      CallNode("estimatesmartfee", Json::array({target_blocks, "conservative"}));
+  if (!result.ok()) return result.status();
+  util::Result<core_replies::FeeEstimate> estimate = core_replies::ParseFeeEstimate(*result);
+  if (!estimate.ok()) return Unexpected("estimatesmartfee", estimate.status());
+  if (!estimate->sats_per_kvb) {
+    return util::NotFoundError(
+        "bitcoin core: estimatesmartfee: no estimate for " + std::to_string(target_blocks) +
+        " blocks" +
+        (estimate->no_estimate_reason.empty() ? "" : ": " + estimate->no_estimate_reason));
   }
-  if (!estimate->contains("feerate")) {
-    // {"errors": ["Insufficient data or no feerate found"], "blocks": 0}
-    std::string why = "no estimate";
-    const auto errors = estimate->find("errors");
-    if (errors != estimate->end() && errors->is_array() && !errors->empty() &&
-        (*errors)[0].is_string()) {
-      why = Printable((*errors)[0].get<std::string>(), json_rpc::kMaxMessageSize);
-    }
-    return util::NotFoundError("bitcoin core: estimatesmartfee: " + std::to_string(target_blocks) +
-                               " blocks: " + why);
-  }
-  // BTC per 1000 vbytes, so its satoshis are satoshis per 1000 vbytes.
-  util::Result<int64_t> sats_per_kvb = json_rpc::BtcAmountMember(*estimate, "feerate");
-  if (!sats_per_kvb.ok()) return Unexpected(kMethod, sats_per_kvb.status());
-  return static_cast<uint64_t>(*sats_per_kvb);
+  return *estimate->sats_per_kvb;
 }
 
 util::Status BitcoinCoreChain::TestAccept(std::span<const uint8_t> raw_tx) {
-  static constexpr std::string_view kMethod = "testmempoolaccept";
   util::Result<btc::Transaction> tx = ParseTransaction(raw_tx);
   if (!tx.ok()) return tx.status();
-  util::Result<Json> results =
-      CallNode(kMethod, Json::array({Json::array({util::HexEncode(raw_tx)})}));
-  if (!results.ok()) return results.status();
-  if (!results->is_array() || results->size() != 1 || !(*results)[0].is_object()) {
-    return Unexpected(kMethod, util::InvalidArgumentError("expected an array of one object"));
-  }
-  const Json& result = (*results)[0];
-  util::Result<bool> allowed = json_rpc::BoolMember(result, "allowed");
-  if (!allowed.ok()) return Unexpected(kMethod, allowed.status());
-  if (*allowed) return util::OkStatus();
-  util::Result<std::string> reason = json_rpc::StringMember(result, "reject-reason");
-  const std::string why =
-      reason.ok() ? Printable(*reason, json_rpc::kMaxMessageSize) : "no reason given";
-  return util::FailedPreconditionError("bitcoin core: testmempoolaccept: rejected: " + why);
+  util::Result<Json> result =
+      CallNode("testmempoolaccept", Json::array({Json::array({util::HexEncode(raw_tx)})}));
+  if (!result.ok()) return result.status();
+  util::Result<std::optional<std::string>> rejected = core_replies::ParseTestAccept(*result);
+  if (!rejected.ok()) return Unexpected("testmempoolaccept", rejected.status());
+  if (!*rejected) return util::OkStatus();
+  return util::FailedPreconditionError("bitcoin core: testmempoolaccept: rejected: " + **rejected);
 }
 
 util::Result<btc::Txid> BitcoinCoreChain::Broadcast(std::span<const uint8_t> raw_tx) {
@@ -596,23 +496,15 @@ util::Result<TxStatus> BitcoinCoreChain::GetTxStatus(const ChainWallet& wallet,
     return RpcErrorStatus("gettransaction", *reply->error);
   }
   if (!reply->error) {
-    if (!reply->result.is_object()) {
-      return Unexpected("gettransaction", util::InvalidArgumentError("expected an object"));
-    }
-    util::Result<int64_t> confirmations = json_rpc::IntMember(reply->result, "confirmations");
-    if (!confirmations.ok()) return Unexpected("gettransaction", confirmations.status());
+    util::Result<core_replies::WalletTransaction> tx =
+        core_replies::ParseWalletTransaction(reply->result);
+    if (!tx.ok()) return Unexpected("gettransaction", tx.status());
     // Negative: conflicted by a transaction that many blocks deep; it will never confirm.
-    if (*confirmations < 0) return TxStatus{};
-    if (*confirmations > 0) {
-      util::Result<int64_t> height = json_rpc::IntMember(reply->result, "blockheight");
-      if (!height.ok()) return Unexpected("gettransaction", height.status());
-      if (*height < 0 || *height > std::numeric_limits<uint32_t>::max() ||
-          *confirmations > std::numeric_limits<uint32_t>::max()) {
-        return Unexpected("gettransaction", util::InvalidArgumentError("height out of range"));
-      }
+    if (tx->confirmations < 0) return TxStatus{};
+    if (tx->confirmations > 0) {
       return TxStatus{.known = true,
-                      .confirmations = static_cast<uint32_t>(*confirmations),
-                      .block_height = static_cast<uint32_t>(*height)};
+                      .confirmations = static_cast<uint32_t>(tx->confirmations),
+                      .block_height = tx->block_height};
     }
   }
   // Unconfirmed, or not a wallet transaction: the wallet keeps a transaction the mempool has

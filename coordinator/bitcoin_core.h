@@ -86,8 +86,8 @@ class BitcoinCoreChain final : public ChainBackend {
 
   // The two single-path descriptors of a multipath descriptor "...<0;1>..." (checksum optional):
   // every "<0;1>" replaced by "0" (receive), then by "1" (change), without checksum. Fails with
-  // kInvalidArgument when the text has no "<0;1>", another multipath group, or a bad checksum
-  // suffix form ("#" not followed by 8 characters at the end).
+  // kInvalidArgument when the text has no "<0;1>", another multipath group, or a "#" suffix
+  // that is not its BIP 380 checksum.
   static util::Result<std::pair<std::string, std::string>> SplitBranches(
       std::string_view descriptor);
 

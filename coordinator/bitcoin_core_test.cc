@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -179,12 +178,19 @@ TEST_F(BitcoinCoreNodeTest, WatchFundSpendAndConfirm) {
   ASSERT_EQ(confirmed->size(), 2u);
   std::vector<btc::Transaction> previous;
   std::vector<btc::Outpoint> outpoints;
-  for (const auto& [txid_hex, script, sats] :
-       {std::tuple{*funding0, script0, int64_t{100'000'000}},
-        std::tuple{*funding1, script1, int64_t{50'000'000}}}) {
-    const auto coin = std::find_if(confirmed->begin(), confirmed->end(), [&](const ChainUtxo& u) {
-      return u.outpoint.txid == Txid(txid_hex);
-    });
+  struct Funding {
+    std::string txid_hex;
+    btc::Script script;
+    int64_t sats;
+  };
+  for (const Funding& funding :
+       {Funding{*funding0, script0, 100'000'000}, Funding{*funding1, script1, 50'000'000}}) {
+    const std::string& txid_hex = funding.txid_hex;
+    const btc::Script& script = funding.script;
+    const int64_t sats = funding.sats;
+    const btc::Txid txid = Txid(txid_hex);
+    const auto coin = std::find_if(confirmed->begin(), confirmed->end(),
+                                   [&](const ChainUtxo& u) { return u.outpoint.txid == txid; });
     ASSERT_NE(coin, confirmed->end()) << txid_hex;
     EXPECT_EQ(coin->sats, sats);
     EXPECT_EQ(coin->script_pubkey, script.bytes());
@@ -441,6 +447,33 @@ TEST_F(BitcoinCoreNodeTest, MissingCookieFileIsUnavailable) {
   util::Result<uint64_t> rate = chain->EstimateFeeRate(2);
   EXPECT_EQ(rate.status().code(), StatusCode::kUnavailable) << rate.status();
   EXPECT_NE(rate.status().message().find("no-such-cookie"), std::string::npos);
+}
+
+// Its own node, restarted under the backend: the new cookie is read, and the watch-only wallet
+// (loaded at start-up) still sees its coins.
+TEST(BitcoinCoreRestartedNodeTest, BackendFollowsTheRestart) {
+  util::Result<std::unique_ptr<BitcoindNode>> node = BitcoindNode::Start();
+  if (node.status().code() == StatusCode::kNotFound) GTEST_SKIP() << kBitcoindSkip;
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->CreateMiner().ok());
+  std::unique_ptr<BitcoinCoreChain> chain =
+      BitcoinCoreChain::Create(CookieOptions((*node)->rpc_url(), (*node)->cookie_file())).value();
+  const ChainWallet wallet{.wallet_id = "restarted",
+                           .descriptor = testing::MakeTestWallet(TestContext()).descriptor,
+                           .range = 20};
+  ASSERT_TRUE(chain->Watch(wallet).ok());
+  const btc::Script script = WalletScript(wallet.descriptor, 0, 7);
+  ASSERT_TRUE((*node)->Fund(Address(script), 3'000'000).ok());
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  const std::string old_cookie = testing::ReadTextFile((*node)->cookie_file());
+
+  util::Status restarted = (*node)->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  ASSERT_NE(testing::ReadTextFile((*node)->cookie_file()), old_cookie);
+  util::Result<std::vector<ChainUtxo>> utxos = chain->ListUnspent(wallet, 1);
+  ASSERT_TRUE(utxos.ok()) << utxos.status();
+  ASSERT_EQ(utxos->size(), 1u);
+  EXPECT_EQ((*utxos)[0].script_pubkey, script.bytes());
 }
 
 // Its own node, stopped under the backend.

@@ -1,16 +1,22 @@
-// The JSON-RPC reply parser (coordinator/internal/json_rpc.h) on arbitrary bytes: what a
-// Bitcoin Core node, or whatever answers at its address, sends kinkod. Properties:
+// The JSON-RPC reply parser (coordinator/internal/json_rpc.h) and the readers of each RPC's
+// result (coordinator/internal/core_replies.h) on arbitrary bytes: what a Bitcoin Core node, or
+// whatever answers at its address, sends kinkod. Properties:
 //   - every refusal is kInvalidArgument; no exception, no crash;
 //   - an accepted reply is an error (with a printable message of at most kMaxMessageSize
 //     bytes) or a result;
+//   - every result reader refuses with kInvalidArgument or returns values within their ranges
+//     (coins of 0..21e6 BTC, 8-character checksums, heights only for confirmed transactions);
 //   - every amount the typed readers accept is within 0..21e6 BTC and formats back to text
 //     that parses to the same satoshis;
 //   - Printable's output is printable ASCII within its bound.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "coordinator/internal/core_replies.h"
 #include "coordinator/internal/json_rpc.h"
 
 namespace {
@@ -62,6 +68,37 @@ void Walk(const Json& value) {
   }
 }
 
+template <typename T>
+bool Refused(const Result<T>& result) {
+  if (result.ok()) return false;
+  Require(result.status().code() == StatusCode::kInvalidArgument);
+  return true;
+}
+
+// Every reader of core_replies.h on one result.
+void ReadResult(const Json& result) {
+  namespace replies = kinko::coordinator::core_replies;
+  Result<std::vector<kinko::coordinator::ChainUtxo>> utxos = replies::ParseUnspent(result);
+  if (!Refused(utxos)) {
+    for (const kinko::coordinator::ChainUtxo& utxo : *utxos) {
+      Require(utxo.sats >= 0 && utxo.sats <= 2'100'000'000'000'000);
+    }
+  }
+  Result<replies::FeeEstimate> estimate = replies::ParseFeeEstimate(result);
+  if (!Refused(estimate) && estimate->sats_per_kvb) {
+    Require(*estimate->sats_per_kvb <= 2'100'000'000'000'000u);
+  }
+  Result<std::optional<std::string>> rejected = replies::ParseTestAccept(result);
+  if (!Refused(rejected) && *rejected) Require(IsPrintable(**rejected));
+  (void)Refused(replies::ParseImportResults(result, {"a", "b"}));
+  Result<replies::WalletTransaction> tx = replies::ParseWalletTransaction(result);
+  if (!Refused(tx)) Require(tx->block_height.has_value() == (tx->confirmations > 0));
+  (void)Refused(replies::ParseWalletInfo(result));
+  Result<replies::DescriptorInfo> info = replies::ParseDescriptorInfo(result);
+  if (!Refused(info)) Require(info->checksum.size() == 8);
+  (void)Refused(replies::ParseHexResult(result));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -74,6 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(reply->result.is_null());
     Require(IsPrintable(reply->error->message));
     Require(reply->error->message.size() <= json_rpc::kMaxMessageSize);
+  } else {
+    ReadResult(reply->result);
   }
 
   Result<Json> document = json_rpc::ParseJson(input);

@@ -13,8 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "btc/descriptor.h"
 #include "btc/transaction.h"
 #include "coordinator/bitcoin_core.h"
+#include "coordinator/internal/core_replies.h"
 #include "net/http.h"
 #include "net/http_server.h"
 #include "util/hex.h"
@@ -160,6 +162,87 @@ TEST(JsonRpcTest, IntMemberRange) {
   EXPECT_FALSE(json_rpc::IntMember(object, "e").ok());
 }
 
+// A valid listunspent item, then each field broken in turn.
+TEST(CoreRepliesTest, ParseUnspentRefusesEachBrokenField) {
+  const Json valid = Json::parse(R"([{"txid":")" + std::string(64, 'a') +
+                                 R"(","vout":1,"amount":0.5,"scriptPubKey":"51",
+                                    "confirmations":2,"spendable":true}])");
+  util::Result<std::vector<ChainUtxo>> parsed =
+      core_replies::ParseUnspent(json_rpc::ParseJson(valid.dump()).value());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].sats, 50'000'000);
+  struct Case {
+    std::string field;
+    Json value;  // null: remove the field.
+  };
+  const std::vector<Case> cases = {
+      {"txid", nullptr},     {"txid", "abc"},         {"txid", 5},
+      {"vout", -1},          {"vout", 4294967296},    {"vout", "1"},
+      {"amount", nullptr},   {"amount", "0.5"},       {"amount", -1},
+      {"scriptPubKey", "5"}, {"scriptPubKey", "zz"},  {"scriptPubKey", nullptr},
+      {"confirmations", -1}, {"confirmations", true}, {"confirmations", nullptr},
+  };
+  for (const Case& c : cases) {
+    Json broken = valid;
+    if (c.value.is_null()) {
+      broken[0].erase(c.field);
+    } else {
+      broken[0][c.field] = c.value;
+    }
+    util::Result<std::vector<ChainUtxo>> refused =
+        core_replies::ParseUnspent(json_rpc::ParseJson(broken.dump()).value());
+    ASSERT_FALSE(refused.ok()) << broken.dump();
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find(c.field), std::string::npos) << refused.status();
+  }
+}
+
+TEST(CoreRepliesTest, ParseWalletTransaction) {
+  const Json confirmed =
+      json_rpc::ParseJson(R"({"confirmations":3,"blockheight":120,"hex":"00"})").value();
+  util::Result<core_replies::WalletTransaction> tx =
+      core_replies::ParseWalletTransaction(confirmed);
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  EXPECT_EQ(tx->confirmations, 3);
+  EXPECT_EQ(tx->block_height, 120u);
+  const Json pending = json_rpc::ParseJson(R"({"confirmations":0,"hex":"00"})").value();
+  ASSERT_TRUE(core_replies::ParseWalletTransaction(pending).ok());
+  for (const std::string text : {
+           R"({"confirmations":3,"hex":"00"})",                   // Confirmed without height.
+           R"({"confirmations":3,"blockheight":-1,"hex":"00"})",  // Negative height.
+           R"({"confirmations":0})",                              // No hex.
+           R"({"confirmations":0.5,"hex":"00"})",                 // Not an integer.
+       }) {
+    EXPECT_FALSE(core_replies::ParseWalletTransaction(json_rpc::ParseJson(text).value()).ok())
+        << text;
+  }
+}
+
+TEST(CoreRepliesTest, ParseDescriptorInfoRequiresAChecksum) {
+  EXPECT_TRUE(core_replies::ParseDescriptorInfo(
+                  Json::parse(R"({"checksum":"qpzry9x8","hasprivatekeys":false})"))
+                  .ok());
+  for (const std::string text : {
+           R"({"checksum":"qpzry9x","hasprivatekeys":false})",   // 7 characters.
+           R"({"checksum":"qpzry9xb","hasprivatekeys":false})",  // 'b' is not in the set.
+           R"({"checksum":"qpzry9x8"})",                         // No hasprivatekeys.
+       }) {
+    EXPECT_FALSE(core_replies::ParseDescriptorInfo(Json::parse(text)).ok()) << text;
+  }
+}
+
+TEST(CoreRepliesTest, ParseImportResultsNamesTheFailedBranch) {
+  const Json results = Json::parse(
+      R"([{"success":true},{"success":false,"error":{"code":-5,"message":"Missing checksum"}}])");
+  util::Result<std::optional<std::string>> failure =
+      core_replies::ParseImportResults(results, {"receive branch", "change branch"});
+  ASSERT_TRUE(failure.ok()) << failure.status();
+  EXPECT_EQ(*failure, "change branch: Missing checksum");
+  EXPECT_FALSE(core_replies::ParseImportResults(Json::parse(R"([{"success":true}])"),
+                                                {"receive branch", "change branch"})
+                   .ok());
+}
+
 TEST(BitcoinCoreBranchesTest, SplitBranches) {
   struct Case {
     std::string descriptor;
@@ -168,7 +251,8 @@ TEST(BitcoinCoreBranchesTest, SplitBranches) {
   };
   const std::vector<Case> cases = {
       {"wpkh(tpubA/<0;1>/*)", "wpkh(tpubA/0/*)", "wpkh(tpubA/1/*)"},
-      {"wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))#abcdefgh",
+      {"wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))#" +
+           btc::DescriptorChecksum("wsh(multi(2,[aa/48h]tpubA/<0;1>/*,tpubB/<0;1>/*))"),
        "wsh(multi(2,[aa/48h]tpubA/0/*,tpubB/0/*))", "wsh(multi(2,[aa/48h]tpubA/1/*,tpubB/1/*))"},
   };
   for (const Case& c : cases) {
@@ -182,10 +266,11 @@ TEST(BitcoinCoreBranchesTest, SplitBranches) {
 
 TEST(BitcoinCoreBranchesTest, SplitBranchesRefusesOtherForms) {
   for (const std::string descriptor : {
-           "wpkh(tpubA/0/*)",          // No multipath group.
-           "wpkh(tpubA/<1;0>/*)",      // Another order.
-           "wpkh(tpubA/<0;1;2>/*)",    // Three branches.
-           "wpkh(tpubA/<0;1>/*)#abc",  // Short checksum.
+           "wpkh(tpubA/0/*)",               // No multipath group.
+           "wpkh(tpubA/<1;0>/*)",           // Another order.
+           "wpkh(tpubA/<0;1;2>/*)",         // Three branches.
+           "wpkh(tpubA/<0;1>/*)#abc",       // Short checksum.
+           "wpkh(tpubA/<0;1>/*)#qqqqqqqq",  // Wrong checksum.
            "wpkh(tpubA/<0;1>/*)#abcdefgh#",
            "wpkh(tpubA/<0;1>/*",
        }) {

@@ -113,6 +113,14 @@ inline std::string RpcAuthLine(const std::string& user, const std::string& passw
   return user + ":" + salt + "$" + util::HexEncode(TestHmacSha256(salt, password));
 }
 
+// The contents of the file at `path`, or "" when it cannot be read.
+inline std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 // `sats` as a BTC decimal string, which Bitcoin Core's RPCs accept for amounts.
 inline std::string TestBtcString(int64_t sats) {
   std::string fraction = std::to_string(sats % 100'000'000);
@@ -133,10 +141,16 @@ struct BitcoindOptions {
 class BitcoindNode final {
  public:
   // Starts a node and waits until it answers `getblockchaininfo`. Fails with kNotFound when
-  // there is no bitcoind (FindBitcoind), and with kUnavailable, quoting the end of its log,
-  // when it exits or does not answer in time.
+  // there is no bitcoind (FindBitcoind), kFailedPrecondition when $BITCOIND is set but names
+  // no executable (a mistake to report, not a reason to skip), and kUnavailable, quoting the
+  // end of its log, when it exits or does not answer in time.
   static util::Result<std::unique_ptr<BitcoindNode>> Start(BitcoindOptions options = {}) {
     const std::optional<std::string> binary = FindBitcoind();
+    const char* env = getenv("BITCOIND");
+    if (!binary && env != nullptr && env[0] != '\0') {
+      return util::FailedPreconditionError("BITCOIND=" + std::string(env) +
+                                           " is not an executable");
+    }
     if (!binary) return util::NotFoundError(kBitcoindSkip);
     std::string datadir = (std::filesystem::temp_directory_path() / "kinko-bitcoind-XXXXXX");
     if (mkdtemp(datadir.data()) == nullptr) return util::UnavailableError("mkdtemp failed");
@@ -172,31 +186,18 @@ class BitcoindNode final {
     }
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string out = datadir + "/bitcoind.out";
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    std::vector<char*> args;
-    for (std::string& arg : argv) args.push_back(arg.data());
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return util::UnavailableError("cannot start " + *binary);
-    node->pid_ = pid;
+    node->argv_ = std::move(argv);
+    util::Status launched = node->Launch();
+    if (!launched.ok()) return launched;
+    return node;
+  }
 
-    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        node->pid_ = -1;
-        return util::UnavailableError("bitcoind exited during start-up: " + node->LogTail());
-      }
-      if (node->Rpc("getblockchaininfo").ok()) return node;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return util::UnavailableError("bitcoind did not answer in time: " + node->LogTail());
+  // Stops the node and starts it again on the same data directory and ports (a new cookie;
+  // wallets loaded at start-up come back). Fails as Start.
+  util::Status Restart() {
+    util::Status stopped = Stop();
+    if (!stopped.ok()) return stopped;
+    return Launch();
   }
 
   ~BitcoindNode() {
@@ -316,14 +317,39 @@ class BitcoindNode final {
 
   // The last 2000 bytes of the node's debug.log, for failure messages.
   std::string LogTail() const {
-    std::ifstream in(datadir_ + "/regtest/debug.log", std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    const std::string log = text.str();
+    const std::string log = ReadTextFile(datadir_ + "/regtest/debug.log");
     return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
   }
 
  private:
+  // Starts argv_ and waits until the node answers.
+  util::Status Launch() {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string out = datadir_ + "/bitcoind.out";
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    std::vector<char*> args;
+    for (std::string& arg : argv_) args.push_back(arg.data());
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) return util::UnavailableError("cannot start " + argv_[0]);
+    pid_ = pid;
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        pid_ = -1;
+        return util::UnavailableError("bitcoind exited during start-up: " + LogTail());
+      }
+      if (Rpc("getblockchaininfo").ok()) return util::OkStatus();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return util::UnavailableError("bitcoind did not answer in time: " + LogTail());
+  }
+
   BitcoindNode(std::string datadir, uint16_t rpc_port)
       : datadir_(std::move(datadir)), rpc_port_(rpc_port) {}
 
@@ -331,6 +357,7 @@ class BitcoindNode final {
   uint16_t rpc_port_ = 0;
   pid_t pid_ = -1;
   std::chrono::seconds timeout_{60};
+  std::vector<std::string> argv_;
   std::string miner_address_;
 };
 
