@@ -216,7 +216,6 @@ class Environment {
 
   const std::string& root() const { return root_; }
   const Deployment& deployment() const { return *deployment_; }
-  const std::vector<std::unique_ptr<SignerProcess>>& signers() const { return signers_; }
   const Actors& actors() const { return actors_; }
   CoinMap& coins() { return coins_; }
 

@@ -253,11 +253,6 @@ class KinkodClient final {
     return Send("POST", target, body.dump());
   }
 
-  // POST `body` as given (already serialized: the benchmark builds its bodies before timing).
-  util::Result<ApiReply> PostText(const std::string& target, const std::string& body) {
-    return Send("POST", target, body);
-  }
-
   // GET `target` with no Authorization header (/healthz, and the tests of authentication).
   util::Result<ApiReply> GetUnsigned(const std::string& target) {
     util::Result<net::HttpResponse> response = http_.Get(target);
