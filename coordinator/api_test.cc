@@ -1,13 +1,14 @@
 // Tests of kinkod's HTTP handler: routing, authentication, strict request bodies, error mapping,
-// the request log and the metrics. The Coordinator, Store and ChainBackend here are small fakes
-// written for this test (the real Coordinator is exercised end to end by test/cli/kinkod_test.js
-// and the integration tests): the handler's job is the mapping, which these fakes let every test
-// control exactly.
+// the request log and the metrics. Most tests use small fakes of the Coordinator, Store and
+// ChainBackend written here (the handler's job is the mapping, which the fakes let every test
+// control exactly); ApiWithCoordinatorTest runs the real Coordinator on a SQLite store and the
+// offline chain, and test/cli/kinkod_test.js the kinkod process.
 #include "coordinator/api.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "coordinator/api_auth.h"
+#include "coordinator/offline_chain.h"
+#include "storage/sqlite_store.h"
 #include "test/support/signer_fixture.h"
 #include "util/hex.h"
 
@@ -835,6 +838,134 @@ TEST_F(ApiTest, CreateFailsOnMissingOrBadPolicyFile) {
   std::remove(garbage.c_str());
   ASSERT_FALSE(handler.ok());
   EXPECT_EQ(handler.status().code(), util::StatusCode::kInvalidArgument);
+}
+
+// The handler in front of the real Coordinator, a SQLite store and the offline chain backend.
+class ApiWithCoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/kinkod-api-coordinator-" +
+           std::to_string(reinterpret_cast<uintptr_t>(this));
+    std::filesystem::create_directories(dir_);
+    const std::vector<uint8_t> bytes = testing::MakePolicy(actors_).Encode();
+    std::ofstream(dir_ + "/policy.policy", std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
+    config_.wallets.push_back(WalletSettings{
+        .id = kFixtureWalletId,
+        .network = testing::kFixtureNetwork,
+        .descriptor = testing::MakeTestWallet(testing::TestContext()).descriptor,
+        .policy_file = dir_ + "/policy.policy",
+        .threshold = 1,
+        .signers = {SignerEndpoint{.url = "http://127.0.0.1:9", .id = {}, .ca_cert = ""}}});
+    config_.operators.push_back(operator_.public_key());
+    util::Result<std::unique_ptr<storage::SqliteStore>> store =
+        storage::SqliteStore::Open(dir_ + "/kinkod.db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    util::Result<std::unique_ptr<OfflineChain>> chain = OfflineChain::Create(dir_ + "/out");
+    ASSERT_TRUE(chain.ok()) << chain.status();
+    chain_ = std::move(*chain);
+    util::Result<std::unique_ptr<Coordinator>> coordinator = Coordinator::Create(
+        testing::TestContext(), config_, *store_, *chain_,
+        CoordinatorOptions{
+            .instance = "test", .lease_seconds = 60, .clock = [] { return kFixtureNow; }});
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+    coordinator_ = std::move(*coordinator);
+    util::Result<std::unique_ptr<ApiHandler>> handler = ApiHandler::Create(
+        *coordinator_, *store_, *chain_, config_,
+        ApiOptions{.clock = [] { return kFixtureNow; }, .log = [](const std::string&) {}});
+    ASSERT_TRUE(handler.ok()) << handler.status();
+    handler_ = std::move(*handler);
+  }
+
+  void TearDown() override {
+    handler_.reset();
+    coordinator_.reset();
+    chain_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  net::HttpReply Post(const std::string& target, const std::string& body,
+                      const crypto::Ed25519PrivateKey& key) {
+    net::HttpRequest request;
+    request.method = "POST";
+    request.path = target;
+    request.target = target;
+    request.content_type = "application/json";
+    request.body = body;
+    request.headers["authorization"] =
+        AuthorizationHeader(key, "POST", target, kFixtureNow, request.body);
+    return handler_->Handle(request);
+  }
+
+  // `target` without its query string, which `query` gives.
+  net::HttpReply Get(const std::string& path, const std::string& name, const std::string& value) {
+    const std::string target = path + "?" + name + "=" + value;
+    net::HttpRequest request;
+    request.method = "GET";
+    request.path = path;
+    request.target = target;
+    request.query[name] = value;
+    request.headers["authorization"] =
+        AuthorizationHeader(actors_.requester, "GET", target, kFixtureNow, "");
+    return handler_->Handle(request);
+  }
+
+  static std::string IntentBody(const policy::SignedIntent& intent) {
+    return Json{{"signed_intent", util::HexEncode(intent.Encode())}}.dump();
+  }
+
+  testing::Actors actors_ = testing::MakeActors();
+  crypto::Ed25519PrivateKey operator_ = testing::TestIdentityKey(0x42);
+  std::string dir_;
+  Config config_;
+  std::unique_ptr<storage::SqliteStore> store_;
+  std::unique_ptr<OfflineChain> chain_;
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<ApiHandler> handler_;
+};
+
+TEST_F(ApiWithCoordinatorTest, SubmitListRefuseAndExecute) {
+  // "small withdrawals" allows 50'000 sat without approvals.
+  const policy::SignedIntent small = testing::MakeIntent(
+      actors_, {{testing::ForeignAddress(1), 50'000}}, kFixtureNow, {.id_seed = 1});
+  net::HttpReply reply = Post("/v1/intents", IntentBody(small), actors_.requester);
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  const Json intent = Json::parse(reply.body);
+  EXPECT_EQ(intent["state"], "approved");
+  EXPECT_EQ(intent["id"], util::HexEncode(small.intent().fields().id));
+  EXPECT_EQ(intent["received_at"], kFixtureNow);
+  EXPECT_EQ(Post("/v1/intents", IntentBody(small), actors_.requester).status, 200);
+
+  // Two BTC to a foreign address: "everything else" denies it.
+  const policy::SignedIntent large = testing::MakeIntent(
+      actors_, {{testing::ForeignAddress(2), 200'000'000}}, kFixtureNow, {.id_seed = 2});
+  reply = Post("/v1/intents", IntentBody(large), actors_.requester);
+  EXPECT_EQ(reply.status, 422) << reply.body;
+  EXPECT_EQ(Json::parse(reply.body)["error"]["code"], "policy_refused");
+  EXPECT_EQ(Json::parse(reply.body)["intent"]["state"], "refused");
+
+  // An intent for a wallet the coordinator does not have.
+  const policy::SignedIntent elsewhere =
+      testing::MakeIntent(actors_, {{testing::ForeignAddress(1), 50'000}}, kFixtureNow,
+                          {.wallet = "treasury-cold", .id_seed = 3});
+  EXPECT_EQ(Post("/v1/intents", IntentBody(elsewhere), actors_.requester).status, 404);
+
+  reply = Get("/v1/intents", "state", "approved");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const Json listed = Json::parse(reply.body);
+  ASSERT_EQ(listed["intents"].size(), 1u);
+  EXPECT_EQ(listed["intents"][0], intent);
+
+  // No coins: nothing can be built.
+  reply = Post("/v1/wallets/treasury-hot/execute", R"({"intents":[]})", operator_);
+  EXPECT_EQ(reply.status, 409) << reply.body;
+
+  const std::string metrics = handler_->MetricsText();
+  EXPECT_NE(metrics.find("kinkod_intents{state=\"approved\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("kinkod_intents{state=\"refused\"} 1\n"), std::string::npos);
 }
 
 }  // namespace
