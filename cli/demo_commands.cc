@@ -717,7 +717,7 @@ util::Status Demo::Fund() {
   const std::string_view seed = "kinko demo: funding";
   const crypto::Hash256Bytes fake_txid =
       crypto::Sha256({reinterpret_cast<const uint8_t*>(seed.data()), seed.size()});
-  std::copy(fake_txid.begin(), fake_txid.end(), input.prevout.txid.begin());
+  input.prevout.txid = btc::Txid::FromSpan(fake_txid);
   input.prevout.index = 0;
   input.sequence = 0xfffffffd;
   funding.inputs.push_back(input);
@@ -780,7 +780,8 @@ util::Result<Json> Demo::Approve(const Actor& approver, const policy::SignedInte
                              .policy_digest = policy_digest_,
                              .approver = approver.id,
                              .decision = policy::Decision::kApprove,
-                             .time = Now()});
+                             .time = Now(),
+                             .comment_hash = std::nullopt});
   if (!approval.ok()) return approval.status();
   util::Result<policy::SignedApproval> signed_approval =
       policy::SignedApproval::Sign(*std::move(approval), approver.key);
@@ -965,7 +966,7 @@ util::Status Demo::RewriteIntentRow(const std::string& intent_id_hex, const std:
     return util::UnavailableError("cannot open " + kinkod_db_ + ": " + message);
   }
   sqlite3_busy_timeout(db, 5000);
-  // TODO(#7): the statement follows storage/sqlite_store.cc's schema.
+  // storage/sqlite_store.cc: intent_outputs (intent_id, position, address, sats).
   const char* sql = "UPDATE intent_outputs SET address = ?1, sats = ?2 WHERE intent_id = ?3";
   sqlite3_stmt* statement = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);

@@ -42,8 +42,9 @@ util::Result<Json> ParseJson(const std::string& body) {
 util::Result<KinkodClient> KinkodClient::Create(std::string_view url,
                                                 const crypto::Ed25519PrivateKey& key,
                                                 const std::string& ca_cert) {
-  util::Result<net::HttpClient> client =
-      net::HttpClient::Create(url, net::HttpClientOptions{.ca_cert = ca_cert});
+  net::HttpClientOptions options;
+  options.ca_cert = ca_cert;
+  util::Result<net::HttpClient> client = net::HttpClient::Create(url, options);
   if (!client.ok()) return client.status();
   return KinkodClient(*std::move(client), key);
 }

@@ -1,5 +1,7 @@
 #include "cli/internal/narrator.h"
 
+#include <algorithm>
+
 
 namespace kinko::cli::internal {
 namespace {
@@ -23,19 +25,28 @@ std::string Wrap(std::string_view text, std::string_view first_prefix,
     line_has_word = false;
   };
   size_t pos = 0;
-  while (pos <= text.size()) {
-    const size_t end = text.find_first_of(" \n", pos);
-    const std::string_view word =
-        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    if (!word.empty()) {
-      if (line_has_word && line.size() + 1 + word.size() > width) flush();
-      if (line_has_word) line += ' ';
-      line += word;
-      line_has_word = true;
+  while (pos < text.size()) {
+    if (text[pos] == '\n') {
+      flush();
+      ++pos;
+      continue;
     }
-    if (end == std::string_view::npos) break;
-    if (text[end] == '\n') flush();
-    pos = end + 1;
+    // A word and the spaces before it: the spaces are kept inside a line (aligned columns),
+    // dropped at a line break.
+    const size_t word_start = text.find_first_not_of(' ', pos);
+    if (word_start == std::string_view::npos) break;
+    if (text[word_start] == '\n') {
+      pos = word_start;
+      continue;
+    }
+    const size_t word_end = std::min(text.find_first_of(" \n", word_start), text.size());
+    const std::string_view gap = text.substr(pos, word_start - pos);
+    const std::string_view word = text.substr(word_start, word_end - word_start);
+    if (line_has_word && line.size() + gap.size() + word.size() > width) flush();
+    if (line_has_word) line += gap;
+    line += word;
+    line_has_word = true;
+    pos = word_end;
   }
   if (line_has_word || out.empty()) flush();
   return out;

@@ -27,11 +27,11 @@ namespace kinko::cli::internal {
 inline constexpr int kSecretInputFd = 3;
 
 struct ProcessOptions {
-  std::vector<std::string> argv;  // argv[0] is the path of the executable.
-  std::string stdout_path;        // Appended to; empty: /dev/null.
-  std::string stderr_path;        // Appended to; empty: /dev/null.
+  std::vector<std::string> argv = {};  // argv[0] is the path of the executable.
+  std::string stdout_path = "";        // Appended to; empty: /dev/null.
+  std::string stderr_path = "";        // Appended to; empty: /dev/null.
   // Written to a pipe that the child reads as kSecretInputFd, then the pipe is closed.
-  std::optional<std::string> secret_input;
+  std::optional<std::string> secret_input = std::nullopt;
 };
 
 // Movable, not copyable. Stops the child in the destructor if it still runs.

@@ -93,10 +93,11 @@ util::Result<Json> RegtestNode::Call(std::string_view method, const Json& params
     const std::optional<std::pair<std::string, std::string>> cookie =
         ParseCookie(ReadTextFile(cookie_file_));
     if (!cookie) return util::UnavailableError("bitcoind: no RPC cookie yet");
-    util::Result<net::HttpClient> client = net::HttpClient::Create(
-        rpc_url_, net::HttpClientOptions{.read_timeout_seconds = 60,
-                                         .basic_user = cookie->first,
-                                         .basic_password = cookie->second});
+    net::HttpClientOptions options;
+    options.read_timeout_seconds = 60;
+    options.basic_user = cookie->first;
+    options.basic_password = cookie->second;
+    util::Result<net::HttpClient> client = net::HttpClient::Create(rpc_url_, options);
     if (!client.ok()) return client.status();
     client_.emplace(*std::move(client));
   }
