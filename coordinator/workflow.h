@@ -9,6 +9,25 @@
 // can anyway (signatures on submission, the policy's verdict for display, the interpreter on the
 // final transaction) so that honest mistakes are caught early with a clear reason.
 //
+// Signing (Execute, Resume): the signers are asked in their configured order until the wallet's
+// threshold signed; each answer is persisted in the batch's detail (and its signatures combined
+// into the batch's PSBT) before the next signer is asked, and signers whose audit head does not
+// extend the one kept for them (SignerPool) are not used. Then:
+//   - enough signatures: combined, finalized, every input verified with the script
+//     interpreter, test-accepted and broadcast (offline: exported);
+//   - a signer refused (a decision, logged by it): the batch fails and its intents are refused,
+//     with every signer's code and detail in the intents' detail;
+//   - some signed, none refused, the others unreachable: the batch stays in signing with its
+//     lease released; Resume asks the signers that did not answer (the ones that signed have
+//     consumed the intents, so a new batch could not be signed by them);
+//   - nobody signed, nobody refused: the batch fails and its intents are approved again.
+// The JSON of the detail columns is described in coordinator/internal/details.h.
+//
+// Residual risk: a signer that signed and whose answer was lost before it was persisted (a
+// crash between the signer's answer and the store's update) has consumed the intents; asked
+// again after Resume it answers intent_replayed, which counts as a refusal (not signed). With
+// too few other signers the batch then fails and its intents are refused.
+//
 // Thread-safe: every method may be called from several threads, and several coordinators may
 // share one store (PostgreSQL): the store's compare-and-set transitions decide races.
 #ifndef KINKO_COORDINATOR_WORKFLOW_H_
