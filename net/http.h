@@ -18,6 +18,9 @@ namespace kinko::net {
 struct HttpRequest {
   std::string method;                        // "GET", "POST", ...
   std::string path;                          // "/v1/sign"
+  // The request target exactly as sent: the path, still percent-encoded, and its query
+  // string ("/v1/intents?state=approved"), for signatures over the request (kinkod's API).
+  std::string target;
   std::map<std::string, std::string> query;  // Decoded query parameters, each name once.
   std::string content_type;                  // The Content-Type header, or "".
   // Other headers a handler asked for (HttpHandler::RequestHeaders), by lowercase name.

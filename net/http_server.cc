@@ -80,6 +80,7 @@ struct HttpServer::Impl {
   void Serve(const httplib::Request& req, httplib::Response& res) {
     HttpRequest request{.method = req.method,
                         .path = req.path,
+                        .target = req.target,
                         .query = {},
                         .content_type = req.get_header_value("Content-Type"),
                         .headers = {},
