@@ -127,8 +127,8 @@ const Json& Member(const Json& object, const char* name) {
 util::Result<Json> ParseJsonText(const std::string& text, std::string_view what) {
   Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
-    return util::InvalidArgumentError(std::string(what) + ": not JSON: " +
-                                      internal::LastLines(text, 3));
+    return util::InvalidArgumentError(std::string(what) +
+                                      ": not JSON: " + internal::LastLines(text, 3));
   }
   return parsed;
 }
@@ -141,7 +141,8 @@ uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
 crypto::SecretBytes DemoPassphrase() {
   const std::string_view text = kDemoPassphrase;
-  return crypto::SecretBytes::FromSpan({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  return crypto::SecretBytes::FromSpan(
+      {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 
 // A made-up P2WPKH address whose program is the first 20 bytes of SHA-256(`name`): stable from
@@ -195,8 +196,9 @@ class Processes final {
       ChildProcess& process = *processes_.back();
       const std::string name = process.name();
       const int status = process.Stop(kStopGrace);
-      results.push_back(name + " " + (status >= 0 ? "exit status " + std::to_string(status)
-                                                  : "killed by signal " + std::to_string(-status)));
+      results.push_back(name + " " +
+                        (status >= 0 ? "exit status " + std::to_string(status)
+                                     : "killed by signal " + std::to_string(-status)));
       processes_.pop_back();
     }
     if (node_) {
@@ -322,7 +324,7 @@ class Demo final {
   std::optional<KinkodClient> operator_client_;
   std::string kinkod_url_;
   Processes processes_;
-  internal::RegtestNode* node_ = nullptr;  // Owned by processes_; set with --regtest.
+  internal::RegtestNode* node_ = nullptr;                // Owned by processes_; set with --regtest.
   std::map<std::string, policy::SignedIntent> intents_;  // By id hex.
 };
 
@@ -369,7 +371,8 @@ util::Status Demo::FindPrograms() {
       internal::FindProgram("kinko-signer", "KINKO_SIGNER_BINARY", "signerd");
   if (!signer.ok()) return signer.status();
   kinko_signer_ = *signer;
-  util::Result<std::string> kinkod = internal::FindProgram("kinkod", "KINKOD_BINARY", "coordinator");
+  util::Result<std::string> kinkod =
+      internal::FindProgram("kinkod", "KINKOD_BINARY", "coordinator");
   if (!kinkod.ok()) return kinkod.status();
   kinkod_ = *kinkod;
   if (options_.regtest) {
@@ -391,9 +394,9 @@ util::Result<Json> Demo::RunJson(const std::vector<std::string>& argv, const std
                          .stdout_path = dir_ + "/logs/" + name + ".out",
                          .stderr_path = dir_ + "/logs/" + name + ".err"};
   if (with_passphrase) options.secret_input = kDemoPassphrase;
-  util::Result<internal::ProcessResult> result =
-      internal::RunProcess(options, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::seconds(kCommandTimeout)));
+  util::Result<internal::ProcessResult> result = internal::RunProcess(
+      options,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(kCommandTimeout)));
   if (!result.ok()) return result.status().WithPrefix(name);
   if (result->exit_code != 0) {
     return util::FailedPreconditionError(name + ": exit status " +
@@ -418,9 +421,9 @@ util::Status Demo::MakeIdentities() {
     std::filesystem::create_directories(dir_ + "/" + sub, error);
     if (error) return util::UnavailableError("cannot create " + dir_ + "/" + sub);
   }
-  const std::vector<std::string> labels = {"admin-1", "admin-2", "admin-3", "admin-4", "admin-5",
-                                           "ops-bot", "alice",   "bob",     "carol",   "dave",
-                                           "operator", "watcher"};
+  const std::vector<std::string> labels = {"admin-1", "admin-2", "admin-3",  "admin-4",
+                                           "admin-5", "ops-bot", "alice",    "bob",
+                                           "carol",   "dave",    "operator", "watcher"};
   const crypto::SecretBytes passphrase = DemoPassphrase();
   for (const std::string& label : labels) {
     crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate(rng_);
@@ -459,11 +462,11 @@ util::Status Demo::KeyCeremony() {
     SignerNode node;
     node.number = static_cast<int>(i + 1);
     node.dir = dir_ + "/signer-" + std::to_string(i + 1);
-    util::Result<Json> key = RunJson(
-        {kinko_signer_, "keygen", "--dir", node.dir, "--network", "regtest", "--passphrase-fd",
-         std::to_string(internal::kSecretInputFd), "--kdf-memory-kib",
-         std::to_string(kDemoKdfMemoryKib), "--kdf-passes", std::to_string(kDemoKdfPasses)},
-        "signer-" + std::to_string(i + 1) + "-keygen", /*with_passphrase=*/true);
+    util::Result<Json> key =
+        RunJson({kinko_signer_, "keygen", "--dir", node.dir, "--network", "regtest",
+                 "--passphrase-fd", std::to_string(internal::kSecretInputFd), "--kdf-memory-kib",
+                 std::to_string(kDemoKdfMemoryKib), "--kdf-passes", std::to_string(kDemoKdfPasses)},
+                "signer-" + std::to_string(i + 1) + "-keygen", /*with_passphrase=*/true);
     if (!key.ok()) return key.status();
     node.descriptor_key = Text(*key, "descriptor_key");
     node.signer_id = Text(*key, "signer_id");
@@ -551,8 +554,9 @@ util::Status Demo::WriteAndSignPolicy() {
   say_.Step(
       "The policy. Written in TOML (policy.toml), compiled to its canonical form and signed by "
       "admin-1, admin-2 and admin-3, 3 of the 5 admins (policy.policy). First match wins:");
-  say_.Item("customer withdrawals: requested by ops-bot, at most 1 BTC, to any address: no "
-            "approval needed");
+  say_.Item(
+      "customer withdrawals: requested by ops-bot, at most 1 BTC, to any address: no "
+      "approval needed");
   say_.Item("to the address book: to cold-storage (" + cold_storage_address_ +
             "): 2 approvals from treasury (alice, bob, carol, dave)");
   say_.Item("everything else: denied");
@@ -563,13 +567,16 @@ util::Status Demo::WriteAndSignPolicy() {
     if (actor.label.starts_with("admin-")) admins.push_back(actor.id_hex());
   }
   for (const SignerNode& node : signers_) {
-    std::vector<std::string> argv = {kinko_signer_, "init",          "--dir",    node.dir,
-                                     "--wallet-id", kWalletId,       "--wallet", descriptor_,
-                                     "--policy",    policy_file_,    "--threshold", "3",
-                                     "--watcher",   Find("watcher").id_hex(), "--governance"};
+    std::vector<std::string> argv = {kinko_signer_, "init",
+                                     "--dir",       node.dir,
+                                     "--wallet-id", kWalletId,
+                                     "--wallet",    descriptor_,
+                                     "--policy",    policy_file_,
+                                     "--threshold", "3",
+                                     "--watcher",   Find("watcher").id_hex(),
+                                     "--governance"};
     argv.insert(argv.end(), admins.begin(), admins.end());
-    argv.insert(argv.end(),
-                {"--passphrase-fd", std::to_string(internal::kSecretInputFd)});
+    argv.insert(argv.end(), {"--passphrase-fd", std::to_string(internal::kSecretInputFd)});
     util::Result<Json> init =
         RunJson(argv, "signer-" + std::to_string(node.number) + "-init", /*with_passphrase=*/true);
     if (!init.ok()) return init.status();
@@ -587,22 +594,21 @@ util::Status Demo::StartSigners() {
     const std::string port_file = node.dir + "/port";
     const std::string log = dir_ + "/logs/" + name + ".log";
     util::Result<ChildProcess> process = ChildProcess::Start(ProcessOptions{
-        .argv = {kinko_signer_, "run", "--dir", node.dir, "--listen", "127.0.0.1:0",
-                 "--port-file", port_file, "--passphrase-fd",
-                 std::to_string(internal::kSecretInputFd)},
+        .argv = {kinko_signer_, "run", "--dir", node.dir, "--listen", "127.0.0.1:0", "--port-file",
+                 port_file, "--passphrase-fd", std::to_string(internal::kSecretInputFd)},
         .stdout_path = log,
         .stderr_path = log,
         .secret_input = kDemoPassphrase});
     if (!process.ok()) return process.status();
     ChildProcess& running = processes_.Add(*std::move(process));
-    util::Result<uint16_t> port =
-        internal::WaitForPortFile(running, port_file, log, kStartTimeout);
+    util::Result<uint16_t> port = internal::WaitForPortFile(running, port_file, log, kStartTimeout);
     if (!port.ok()) return port.status().WithPrefix(name);
     node.url = "http://127.0.0.1:" + std::to_string(*port);
   }
-  say_.Say("The three signers run (`kinko-signer run`), each its own process with its own "
-           "database and audit log: " +
-           signers_[0].url + ", " + signers_[1].url + " and " + signers_[2].url + ".");
+  say_.Say(
+      "The three signers run (`kinko-signer run`), each its own process with its own "
+      "database and audit log: " +
+      signers_[0].url + ", " + signers_[1].url + " and " + signers_[2].url + ".");
   return util::OkStatus();
 }
 
@@ -654,17 +660,17 @@ util::Status Demo::StartCoordinator() {
     config += "\n[[wallet.signer]]\nurl = \"" + node.url + "\"\nid = \"" + node.signer_id + "\"\n";
   }
   const std::string config_file = dir_ + "/kinkod.toml";
-  if (util::Status s = WriteNewFile(config_file, std::vector<uint8_t>(config.begin(), config.end()),
-                                    0644);
+  if (util::Status s =
+          WriteNewFile(config_file, std::vector<uint8_t>(config.begin(), config.end()), 0644);
       !s.ok()) {
     return s;
   }
   const std::string port_file = dir_ + "/kinkod.port";
   const std::string log = dir_ + "/logs/kinkod.log";
-  util::Result<ChildProcess> process = ChildProcess::Start(ProcessOptions{
-      .argv = {kinkod_, "run", "--config", config_file, "--port-file", port_file},
-      .stdout_path = log,
-      .stderr_path = log});
+  util::Result<ChildProcess> process = ChildProcess::Start(
+      ProcessOptions{.argv = {kinkod_, "run", "--config", config_file, "--port-file", port_file},
+                     .stdout_path = log,
+                     .stderr_path = log});
   if (!process.ok()) return process.status();
   ChildProcess& running = processes_.Add(*std::move(process));
   util::Result<uint16_t> port = internal::WaitForPortFile(running, port_file, log, kStartTimeout);
@@ -690,17 +696,17 @@ util::Status Demo::StartCoordinator() {
 util::Status Demo::Fund() {
   if (options_.regtest) {
     // One block to the wallet, then 100 to a made-up address so that its coinbase matures.
-    util::Result<Json> mined =
-        node_->Call("generatetoaddress", Json::array({1, receive_address_}));
+    util::Result<Json> mined = node_->Call("generatetoaddress", Json::array({1, receive_address_}));
     if (!mined.ok()) return mined.status();
-    util::Result<Json> matured = node_->Call(
-        "generatetoaddress", Json::array({100, MadeUpAddress("kinko demo: a miner")}));
+    util::Result<Json> matured =
+        node_->Call("generatetoaddress", Json::array({100, MadeUpAddress("kinko demo: a miner")}));
     if (!matured.ok()) return matured.status();
     util::Result<Json> utxos = operator_client_->Get("/v1/wallets/hot/utxos");
     if (!utxos.ok()) return utxos.status();
-    say_.Step("Funding. The node mines a block paying its reward to the wallet's receive "
-              "address 0 and 100 more so that it can be spent. kinkod sees the wallet's coins "
-              "through Bitcoin Core:");
+    say_.Step(
+        "Funding. The node mines a block paying its reward to the wallet's receive "
+        "address 0 and 100 more so that it can be spent. kinkod sees the wallet's coins "
+        "through Bitcoin Core:");
     for (const Json& coin : Member(*utxos, "utxos")) {
       say_.Item(FormatBtc(Number(coin, "sats")) + " in " + ShortHex(Text(coin, "txid")) + ":" +
                 Text(coin, "vout") + " at " + Text(coin, "address") + ", " + Text(coin, "state"));
@@ -727,8 +733,7 @@ util::Status Demo::Fund() {
   util::Result<Json> imported =
       operator_client_->Post("/v1/wallets/hot/utxos/import", Json{{"raw_tx", raw}});
   if (!imported.ok()) return imported.status();
-  say_.Step("Funding. A DEMO COIN: a made-up transaction " +
-            btc::TxidToHex(funding.ComputeTxid()) +
+  say_.Step("Funding. A DEMO COIN: a made-up transaction " + btc::TxidToHex(funding.ComputeTxid()) +
             " paying 10 BTC to receive address 0 (it spends nothing real and could never be "
             "mined). The operator imports it the way an air-gapped deployment imports real "
             "deposits (POST /v1/wallets/hot/utxos/import, as `kinko utxo import` does); kinkod "
@@ -775,13 +780,13 @@ util::Result<Json> Demo::SubmitIntent(const std::string& address, int64_t sats,
 
 util::Result<Json> Demo::Approve(const Actor& approver, const policy::SignedIntent& intent,
                                  const std::string& intent_id_hex) {
-  util::Result<policy::Approval> approval = policy::Approval::Create(
-      policy::ApprovalFields{.intent_digest = intent.intent().digest(),
-                             .policy_digest = policy_digest_,
-                             .approver = approver.id,
-                             .decision = policy::Decision::kApprove,
-                             .time = Now(),
-                             .comment_hash = std::nullopt});
+  util::Result<policy::Approval> approval =
+      policy::Approval::Create(policy::ApprovalFields{.intent_digest = intent.intent().digest(),
+                                                      .policy_digest = policy_digest_,
+                                                      .approver = approver.id,
+                                                      .decision = policy::Decision::kApprove,
+                                                      .time = Now(),
+                                                      .comment_hash = std::nullopt});
   if (!approval.ok()) return approval.status();
   util::Result<policy::SignedApproval> signed_approval =
       policy::SignedApproval::Sign(*std::move(approval), approver.key);
@@ -866,8 +871,8 @@ util::Status Demo::ShowSignedBatch(const Json& execute_answer) {
   }
   const std::string txid = Text(batch, "txid");
   if (Text(batch, "state") == "failed" || txid.empty()) {
-    return util::FailedPreconditionError("batch " + Text(batch, "id") + " was not signed: " +
-                                         batch.dump());
+    return util::FailedPreconditionError("batch " + Text(batch, "id") +
+                                         " was not signed: " + batch.dump());
   }
   say_.Say("Two signatures: transaction " + txid + " is signed and finalized (batch " +
            Text(batch, "id") + ", " + Text(batch, "state") + ").");
@@ -877,7 +882,8 @@ util::Status Demo::ShowSignedBatch(const Json& execute_answer) {
 // Where a signed transaction went: the export file offline (checked against kinkod's copy); the
 // chain on regtest, where a block is mined so that it confirms.
 util::Status Demo::AfterBroadcast(const std::string& batch_id, const std::string& txid) {
-  util::Result<Json> transaction = operator_client_->Get("/v1/batches/" + batch_id + "/transaction");
+  util::Result<Json> transaction =
+      operator_client_->Get("/v1/batches/" + batch_id + "/transaction");
   if (!transaction.ok()) return transaction.status();
   if (!options_.regtest) {
     const std::string file = export_dir_ + "/" + txid + ".hex";
@@ -893,8 +899,8 @@ util::Status Demo::AfterBroadcast(const std::string& batch_id, const std::string
              std::to_string(exported.size() / 2) + " bytes).");
     return util::OkStatus();
   }
-  util::Result<Json> mined = node_->Call(
-      "generatetoaddress", Json::array({1, MadeUpAddress("kinko demo: a miner")}));
+  util::Result<Json> mined =
+      node_->Call("generatetoaddress", Json::array({1, MadeUpAddress("kinko demo: a miner")}));
   if (!mined.ok()) return mined.status();
   util::Result<Json> tx = node_->Call("getrawtransaction", Json::array({txid, true}));
   if (!tx.ok()) return tx.status();
@@ -1046,7 +1052,8 @@ util::Status Demo::ReplayAttack() {
   say_.Say(
       "Now an attacker who owns kinkod's host rewrites that intent's row in kinkod's database "
       "(kinkod.db, with SQLite, while kinkod runs): kinkod now shows the intent as paying " +
-      shown + " (the attacker's address, and more than ops-bot may send alone). The operator, "
+      shown +
+      " (the attacker's address, and more than ops-bot may send alone). The operator, "
       "seeing an approved intent, executes it.");
   util::Result<Json> executed = Execute(id);
   if (!executed.ok()) {
@@ -1054,8 +1061,8 @@ util::Status Demo::ReplayAttack() {
   } else {
     const Json& batches = Member(*executed, "batches");
     if (batches.is_array() && !batches.empty()) {
-      say_.Say("kinkod builds a transaction paying the attacker (batch " +
-               Text(batches[0], "id") + ") and asks the signers.");
+      say_.Say("kinkod builds a transaction paying the attacker (batch " + Text(batches[0], "id") +
+               ") and asks the signers.");
     }
   }
   const policy::IntentId intent_id = intents_.at(id).intent().fields().id;
@@ -1080,12 +1087,13 @@ util::Status Demo::ReplayAttack() {
                                  std::to_string(index) + ")");
     }
     ++refusals;
-    say_.Item(name + " refused: " + entry.code + " - " + entry.detail + " (audit entry " +
+    say_.Item(name + " refused: " + entry.code + " — " + entry.detail + " (audit entry " +
               std::to_string(index) + ")");
   }
   util::Result<Json> after = operator_client_->Get("/v1/intents/" + id);
   if (!after.ok()) return after.status();
-  say_.Say("kinkod records the intent as " + Text(*after, "state") + ", with each signer's "
+  say_.Say("kinkod records the intent as " + Text(*after, "state") +
+           ", with each signer's "
            "reason in its detail.");
   if (!options_.regtest) {
     const std::vector<std::string> exported_after = ExportedFiles();
@@ -1126,8 +1134,9 @@ util::Status Demo::VerifyAuditLogs() {
               " signed, " + Text(decisions, "refused") + " refused), head " +
               ShortHex(Text(*verified, "root_hash")));
   }
-  say_.Say("A monitor keeps these heads; a signer whose later log does not extend them has been "
-           "tampered with or rolled back.");
+  say_.Say(
+      "A monitor keeps these heads; a signer whose later log does not extend them has been "
+      "tampered with or rolled back.");
   return util::OkStatus();
 }
 

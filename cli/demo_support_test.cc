@@ -20,8 +20,8 @@ using std::chrono::milliseconds;
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kinko-process-test-" + std::to_string(getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("kinko-process-test-" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -32,11 +32,11 @@ class ProcessTest : public ::testing::Test {
 };
 
 TEST_F(ProcessTest, RunProcessReturnsExitStatusAndOutput) {
-  util::Result<ProcessResult> result = RunProcess(
-      ProcessOptions{.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
-                     .stdout_path = Path("out"),
-                     .stderr_path = Path("err")},
-      milliseconds(10000));
+  util::Result<ProcessResult> result =
+      RunProcess(ProcessOptions{.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
+                                .stdout_path = Path("out"),
+                                .stderr_path = Path("err")},
+                 milliseconds(10000));
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(result->exit_code, 3);
   EXPECT_EQ(result->out, "out\n");
@@ -57,27 +57,26 @@ TEST_F(ProcessTest, SecretInputArrivesOnDescriptorThree) {
 
 TEST_F(ProcessTest, RunProcessKillsAtTimeout) {
   const auto start = std::chrono::steady_clock::now();
-  util::Result<ProcessResult> result =
-      RunProcess(ProcessOptions{.argv = {"/bin/sleep", "30"},
-                                .stdout_path = Path("out"),
-                                .stderr_path = Path("err")},
-                 milliseconds(200));
+  util::Result<ProcessResult> result = RunProcess(
+      ProcessOptions{
+          .argv = {"/bin/sleep", "30"}, .stdout_path = Path("out"), .stderr_path = Path("err")},
+      milliseconds(200));
   EXPECT_EQ(result.status().code(), util::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST_F(ProcessTest, MissingProgramIsUnavailable) {
-  util::Result<ProcessResult> result =
-      RunProcess(ProcessOptions{.argv = {Path("no-such-program")},
-                                .stdout_path = Path("out"),
-                                .stderr_path = Path("err")},
-                 milliseconds(10000));
+  util::Result<ProcessResult> result = RunProcess(ProcessOptions{.argv = {Path("no-such-program")},
+                                                                 .stdout_path = Path("out"),
+                                                                 .stderr_path = Path("err")},
+                                                  milliseconds(10000));
   EXPECT_EQ(result.status().code(), util::StatusCode::kUnavailable);
 }
 
 TEST_F(ProcessTest, StopSendsTermThenKill) {
   // A child that exits on SIGTERM: exit status -SIGTERM.
-  util::Result<ChildProcess> polite = ChildProcess::Start(ProcessOptions{.argv = {"/bin/sleep", "30"}});
+  util::Result<ChildProcess> polite =
+      ChildProcess::Start(ProcessOptions{.argv = {"/bin/sleep", "30"}});
   ASSERT_TRUE(polite.ok());
   EXPECT_TRUE(polite->Running());
   EXPECT_EQ(polite->Stop(milliseconds(5000)), -SIGTERM);
@@ -94,7 +93,8 @@ TEST_F(ProcessTest, StopSendsTermThenKill) {
 TEST_F(ProcessTest, DestructorStopsTheChild) {
   pid_t pid = 0;
   {
-    util::Result<ChildProcess> child = ChildProcess::Start(ProcessOptions{.argv = {"/bin/sleep", "30"}});
+    util::Result<ChildProcess> child =
+        ChildProcess::Start(ProcessOptions{.argv = {"/bin/sleep", "30"}});
     ASSERT_TRUE(child.ok());
     pid = child->pid();
     EXPECT_EQ(kill(pid, 0), 0);
@@ -107,7 +107,8 @@ TEST_F(ProcessTest, WaitForPortFileReadsThePort) {
   util::Result<ChildProcess> child = ChildProcess::Start(ProcessOptions{
       .argv = {"/bin/sh", "-c", "sleep 0.1; echo 4242 > " + port_file + "; sleep 30"}});
   ASSERT_TRUE(child.ok());
-  util::Result<uint16_t> port = WaitForPortFile(*child, port_file, Path("log"), milliseconds(10000));
+  util::Result<uint16_t> port =
+      WaitForPortFile(*child, port_file, Path("log"), milliseconds(10000));
   ASSERT_TRUE(port.ok()) << port.status().message();
   EXPECT_EQ(*port, 4242);
 }

@@ -63,9 +63,8 @@ util::Result<CommandOutput> UtxoImport(const ImportOptions& options) {
       internal::KinkodClient::Create(options.coordinator, *key, options.ca_cert);
   if (!client.ok()) return client.status().WithPrefix("--coordinator");
   // The hex as kinko serializes it: lowercase, whatever case was given.
-  util::Result<Json> answer =
-      client->Post("/v1/wallets/" + options.wallet + "/utxos/import",
-                   Json{{"raw_tx", util::HexEncode(tx->Serialize())}});
+  util::Result<Json> answer = client->Post("/v1/wallets/" + options.wallet + "/utxos/import",
+                                           Json{{"raw_tx", util::HexEncode(tx->Serialize())}});
   if (!answer.ok()) return answer.status();
   if (!answer->is_object() || !answer->contains("utxos") || !(*answer)["utxos"].is_array()) {
     return util::InvalidArgumentError("kinkod's answer has no utxos list");

@@ -75,7 +75,7 @@ util::Result<Json> KinkodClient::Call(std::string_view method, const std::string
     const Json& error = (*parsed)["error"];
     const auto text_of = [&error](const char* field) {
       return error.contains(field) && error[field].is_string() ? error[field].get<std::string>()
-                                                              : std::string();
+                                                               : std::string();
     };
     message += " " + text_of("code") + ": " + text_of("message");
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace kinko::cli::internal {
 namespace {
 
@@ -13,8 +12,8 @@ constexpr std::string_view kItemHangingIndent = "       ";
 
 }  // namespace
 
-std::string Wrap(std::string_view text, std::string_view first_prefix,
-                 std::string_view next_prefix, size_t width) {
+std::string Wrap(std::string_view text, std::string_view first_prefix, std::string_view next_prefix,
+                 size_t width) {
   std::string out;
   std::string line(first_prefix);
   bool line_has_word = false;
@@ -79,9 +78,7 @@ void Narrator::Step(std::string_view text) {
 
 void Narrator::Say(std::string_view text) { Write(Wrap(text, kStepIndent, kStepIndent)); }
 
-void Narrator::Item(std::string_view text) {
-  Write(Wrap(text, kItemIndent, kItemHangingIndent));
-}
+void Narrator::Item(std::string_view text) { Write(Wrap(text, kItemIndent, kItemHangingIndent)); }
 
 void Narrator::Write(const std::string& text) {
   wrote_ = true;

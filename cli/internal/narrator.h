@@ -18,8 +18,8 @@ inline constexpr size_t kNarrationWidth = 100;
 // stays whole): the first line starts with `first_prefix`, the others with `next_prefix`. Every
 // line ends with '\n'. Newlines in `text` start new lines (with `next_prefix`). Runs of spaces
 // inside a line are kept (aligned columns); at a line break they are dropped.
-std::string Wrap(std::string_view text, std::string_view first_prefix,
-                 std::string_view next_prefix, size_t width = kNarrationWidth);
+std::string Wrap(std::string_view text, std::string_view first_prefix, std::string_view next_prefix,
+                 size_t width = kNarrationWidth);
 
 // "0.4 BTC", "9.59997 BTC", "10 BTC": satoshi as BTC without trailing zeros.
 std::string FormatBtc(int64_t sats);

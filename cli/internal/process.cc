@@ -133,8 +133,8 @@ util::Result<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   while (Running()) {
     if (std::chrono::steady_clock::now() >= deadline) {
       return util::UnavailableError(name_ + " (pid " + std::to_string(pid_) +
-                                    ") still running after " +
-                                    std::to_string(timeout.count()) + " ms");
+                                    ") still running after " + std::to_string(timeout.count()) +
+                                    " ms");
     }
     std::this_thread::sleep_for(kPollInterval);
   }
@@ -192,8 +192,8 @@ util::Result<uint16_t> WaitForPortFile(ChildProcess& child, const std::string& p
       if (port > 0 && port <= 65535) return static_cast<uint16_t>(port);
     }
     if (!child.Running()) {
-      return util::UnavailableError(child.name() + " exited during start-up: " +
-                                    LastLines(ReadTextFile(log_path), 5));
+      return util::UnavailableError(
+          child.name() + " exited during start-up: " + LastLines(ReadTextFile(log_path), 5));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return util::UnavailableError(child.name() + " wrote no port file in " +

@@ -55,8 +55,8 @@ RegtestNode::~RegtestNode() {
 }
 
 util::Result<std::unique_ptr<RegtestNode>> RegtestNode::Start(const std::string& bitcoind,
-                                                             const std::string& dir,
-                                                             std::chrono::milliseconds timeout) {
+                                                              const std::string& dir,
+                                                              std::chrono::milliseconds timeout) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return util::UnavailableError("cannot create " + dir + ": " + error.message());
@@ -101,10 +101,9 @@ util::Result<Json> RegtestNode::Call(std::string_view method, const Json& params
     if (!client.ok()) return client.status();
     client_.emplace(*std::move(client));
   }
-  const Json request = {{"jsonrpc", "1.0"}, {"id", "kinko-demo"}, {"method", method},
-                        {"params", params}};
-  util::Result<net::HttpResponse> response =
-      client_->Post("/", request.dump(), "application/json");
+  const Json request = {
+      {"jsonrpc", "1.0"}, {"id", "kinko-demo"}, {"method", method}, {"params", params}};
+  util::Result<net::HttpResponse> response = client_->Post("/", request.dump(), "application/json");
   if (!response.ok()) return response.status();
   const Json answer = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   const std::string what = "bitcoind " + std::string(method);
@@ -115,9 +114,9 @@ util::Result<Json> RegtestNode::Call(std::string_view method, const Json& params
   if (answer.contains("error") && answer["error"].is_object()) {
     const Json& error = answer["error"];
     const std::string code = error.contains("code") ? error["code"].dump() : "?";
-    const std::string message =
-        error.contains("message") && error["message"].is_string() ? error["message"].get<std::string>()
-                                                                   : "";
+    const std::string message = error.contains("message") && error["message"].is_string()
+                                    ? error["message"].get<std::string>()
+                                    : "";
     // -28: still warming up; the caller retries.
     if (code == "-28") return util::UnavailableError(what + ": " + message);
     return util::FailedPreconditionError(what + ": " + code + " " + message);

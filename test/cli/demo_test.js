@@ -60,7 +60,7 @@ const outFiles = fs.existsSync(path.join(keep, 'out')) ? fs.readdirSync(path.joi
 check(outFiles.length === 2, `out/ holds exactly the two signed transactions: ${outFiles}`);
 
 const refusals = [
-  ...text.matchAll(/Signer ([123]) refused: ([a-z_]+) - .*? \(audit entry (\d+)\)/g),
+  ...text.matchAll(/Signer ([123]) refused: ([a-z_]+) — .*? \(audit entry (\d+)\)/g),
 ];
 check(refusals.length === 3, `three refusals of the attacked intent, found ${refusals.length}`);
 check(new Set(refusals.map((m) => m[1])).size === 3, 'one refusal from each signer');
