@@ -90,9 +90,9 @@ constexpr char kDemoPassphrase[] = "kinko demo passphrase (public)";
 constexpr uint32_t kDemoKdfMemoryKib = crypto::kKdfMinMemoryKib;
 constexpr uint32_t kDemoKdfPasses = 1;
 
-constexpr auto kCommandTimeout = std::chrono::seconds(30);
-constexpr auto kStartTimeout = std::chrono::seconds(30);
-constexpr auto kStopGrace = std::chrono::seconds(10);
+constexpr std::chrono::milliseconds kCommandTimeout{30'000};
+constexpr std::chrono::milliseconds kStartTimeout{30'000};
+constexpr std::chrono::milliseconds kStopGrace{10'000};
 
 struct DemoOptions {
   std::string keep_dir;
@@ -394,9 +394,7 @@ util::Result<Json> Demo::RunJson(const std::vector<std::string>& argv, const std
                          .stdout_path = dir_ + "/logs/" + name + ".out",
                          .stderr_path = dir_ + "/logs/" + name + ".err"};
   if (with_passphrase) options.secret_input = kDemoPassphrase;
-  util::Result<internal::ProcessResult> result = internal::RunProcess(
-      options,
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(kCommandTimeout)));
+  util::Result<internal::ProcessResult> result = internal::RunProcess(options, kCommandTimeout);
   if (!result.ok()) return result.status().WithPrefix(name);
   if (result->exit_code != 0) {
     return util::FailedPreconditionError(name + ": exit status " +
@@ -414,7 +412,7 @@ const Actor& Demo::Find(std::string_view label) const {
   return actors_.front();
 }
 
-// Step 1.
+// Step 1: the identities.
 util::Status Demo::MakeIdentities() {
   std::error_code error;
   for (const char* sub : {"keys", "logs", "out"}) {
@@ -452,7 +450,7 @@ util::Status Demo::MakeIdentities() {
   return util::OkStatus();
 }
 
-// Step 2.
+// Step 2: the signers' keys and the wallet descriptor.
 util::Status Demo::KeyCeremony() {
   say_.Step(
       "Key ceremony. Each of the three signers makes its own wallet key inside its own state "
@@ -500,7 +498,7 @@ util::Status Demo::KeyCeremony() {
   return util::OkStatus();
 }
 
-// Step 3: the policy, and init of the three signers.
+// Step 3: the policy, init of the three signers; then they start.
 util::Status Demo::WriteAndSignPolicy() {
   std::string toml =
       "# The demo's first policy (kinko demo).\n"
@@ -612,7 +610,7 @@ util::Status Demo::StartSigners() {
   return util::OkStatus();
 }
 
-// Step 4.
+// Step 4: kinkod (and the regtest node).
 util::Status Demo::StartCoordinator() {
   kinkod_db_ = dir_ + "/kinkod.db";
   export_dir_ = dir_ + "/out";
@@ -692,7 +690,7 @@ util::Status Demo::StartCoordinator() {
   return util::OkStatus();
 }
 
-// Step 5.
+// Step 5: the funding coin.
 util::Status Demo::Fund() {
   if (options_.regtest) {
     // One block to the wallet, then 100 to a made-up address so that its coinbase matures.
@@ -909,7 +907,7 @@ util::Status Demo::AfterBroadcast(const std::string& batch_id, const std::string
   return util::OkStatus();
 }
 
-// Step 6.
+// Step 6: a withdrawal the policy allows without approval.
 util::Status Demo::CustomerWithdrawal() {
   say_.Step("A customer withdrawal. ops-bot signs an intent with its own key: pay " +
             FormatBtc(kWithdrawalSats) + " to " + customer_address_ +
@@ -926,7 +924,7 @@ util::Status Demo::CustomerWithdrawal() {
   return ShowSignedBatch(*executed);
 }
 
-// Step 7.
+// Step 7: a transfer that needs two approvals.
 util::Status Demo::ColdStorageTransfer() {
   say_.Step("A transfer to cold storage. ops-bot asks for " + FormatBtc(kColdStorageSats) +
             " to cold-storage (" + cold_storage_address_ + "), above what it may send alone.");
@@ -1026,7 +1024,7 @@ util::Result<std::optional<auditlog::DecisionEntry>> Demo::FindDecision(
   return found;
 }
 
-// Step 8.
+// Step 8: the 2024 attack.
 util::Status Demo::ReplayAttack() {
   say_.Step(
       "The 2024 attack, replayed. In May 2024 an exchange lost 4,502.9 BTC: attackers inside a "
@@ -1112,7 +1110,7 @@ util::Status Demo::ReplayAttack() {
   return util::OkStatus();
 }
 
-// Step 9.
+// Step 9: the audit logs.
 util::Status Demo::VerifyAuditLogs() {
   say_.Step(
       "Audit logs. Each signer's log is rebuilt from its first entry and checked against every "

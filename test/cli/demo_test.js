@@ -3,12 +3,15 @@
 // checks what it tells: the customer withdrawal approved without approvals and signed, the
 // transfer to cold storage awaiting two approvals then signed, the attacked intent refused by
 // every signer with a code and an audit entry, the three audit logs verified, exit status 0,
-// the two exported transactions, and no process left running in DIR afterwards.
+// the two exported transactions, and no process left running in DIR afterwards. Then, on the
+// kept directory: kinkod started again on its configuration, and `kinko utxo import` giving it
+// an exported transaction (the change coin found), refused for a key that is not an operator's,
+// and refused before sending anything for a malformed transaction.
 // Uses Node.js built-ins only.
 // Usage: node demo_test.js PATH_TO_KINKO PATH_TO_KINKO_SIGNER PATH_TO_KINKOD
 'use strict';
 
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -85,11 +88,85 @@ const pgrep = spawnSync('pgrep', ['-f', keep], { encoding: 'utf8' });
 check(pgrep.status === 1, `no process left running in ${keep}: ${pgrep.stdout}`);
 
 console.log(`kinko demo ran in ${seconds.toFixed(1)} s`);
-if (failures.length > 0) {
-  console.log(out);
-  for (const failure of failures) console.log(`FAIL: ${failure}`);
-  console.log(`${passed} passed, ${failures.length} failed (kept ${dir})`);
-  process.exit(1);
+
+// --- kinko utxo import, against kinkod started again on the kept directory ---
+
+const PASSPHRASE = 'kinko demo passphrase (public)';
+let passCount = 0;
+// A file holding the passphrase, opened for reading: handed to the child as fd 3.
+function passphraseFd() {
+  const name = path.join(dir, `.pass-${passCount++}`);
+  fs.writeFileSync(name, PASSPHRASE, { mode: 0o600 });
+  const fd = fs.openSync(name, 'r');
+  fs.unlinkSync(name);
+  return fd;
 }
-fs.rmSync(dir, { recursive: true, force: true });
-console.log(`${passed} checks passed`);
+function utxoImport(args) {
+  const fd = passphraseFd();
+  const result = spawnSync(kinko, ['utxo', 'import', ...args, '--passphrase-fd', '3'],
+                           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd], timeout: 60000 });
+  fs.closeSync(fd);
+  return result;
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function utxoImportChecks() {
+  if (signed.length === 0) return;
+  const portFile = path.join(dir, 'kinkod-again.port');
+  const kinkodLog = fs.openSync(path.join(dir, 'kinkod-again.log'), 'w');
+  const child = spawn(kinkod, ['run', '--config', path.join(keep, 'kinkod.toml'), '--port-file', portFile],
+                      { stdio: ['ignore', kinkodLog, kinkodLog] });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
+  try {
+    let port = '';
+    for (let waited = 0; waited < 30000 && !exited; waited += 50) {
+      if (fs.existsSync(portFile)) port = fs.readFileSync(portFile, 'utf8').trim();
+      if (/^\d+$/.test(port)) break;
+      await sleep(50);
+    }
+    if (!check(/^\d+$/.test(port), `kinkod started again: ${fs.readFileSync(path.join(dir, 'kinkod-again.log'), 'utf8')}`)) return;
+    const url = `http://127.0.0.1:${port}`;
+    const txFile = path.join(keep, 'out', `${signed[0][1]}.hex`);
+    const operatorKey = path.join(keep, 'keys', 'operator.key');
+
+    const imported = utxoImport(['--coordinator', url, '--wallet', 'hot', '--key', operatorKey, '--file', txFile]);
+    if (check(imported.status === 0, `utxo import: exit ${imported.status}: ${imported.stderr}`)) {
+      const answer = JSON.parse(imported.stdout);
+      check(answer.wallet === 'hot', 'utxo import names the wallet');
+      check(answer.txid === signed[0][1], `utxo import prints the transaction's txid: ${answer.txid}`);
+      check(Array.isArray(answer.utxos) && answer.utxos.length === 1, `one coin found: ${imported.stdout}`);
+      if (answer.utxos.length === 1) {
+        check(answer.utxos[0].change === true, 'the coin found is the change');
+        check(answer.utxos[0].txid === signed[0][1], 'the coin is an output of the imported transaction');
+      }
+    }
+    const hex = fs.readFileSync(txFile, 'utf8').trim();
+    const forbidden = utxoImport(['--coordinator', url, '--wallet', 'hot', '--key',
+                                  path.join(keep, 'keys', 'ops-bot.key'), '--hex', hex]);
+    check(forbidden.status === 2 && /403|forbidden/.test(forbidden.stderr),
+          `utxo import with a requester's key is refused: exit ${forbidden.status}: ${forbidden.stderr}`);
+    const malformed = utxoImport(['--coordinator', 'http://127.0.0.1:1', '--wallet', 'hot', '--key', operatorKey,
+                                  '--hex', hex.slice(0, -2)]);
+    check(malformed.status === 2 && /--hex/.test(malformed.stderr) && !/127\.0\.0\.1:1/.test(malformed.stderr),
+          `a truncated transaction is refused before anything is sent: ${malformed.stderr}`);
+    const both = utxoImport(['--coordinator', url, '--wallet', 'hot', '--key', operatorKey, '--hex', hex, '--file', txFile]);
+    check(both.status === 2 && /exactly one of --hex and --file/.test(both.stderr), `--hex and --file together: ${both.stderr}`);
+  } finally {
+    child.kill('SIGTERM');
+    for (let waited = 0; waited < 10000 && !exited; waited += 50) await sleep(50);
+    if (!exited) child.kill('SIGKILL');
+    fs.closeSync(kinkodLog);
+  }
+}
+
+utxoImportChecks().then(() => {
+  if (failures.length > 0) {
+    console.log(out);
+    for (const failure of failures) console.log(`FAIL: ${failure}`);
+    console.log(`${passed} passed, ${failures.length} failed (kept ${dir})`);
+    process.exit(1);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`${passed} checks passed`);
+});
