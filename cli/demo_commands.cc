@@ -182,8 +182,10 @@ class Processes final {
   Processes& operator=(const Processes&) = delete;
   ~Processes() { StopAll(); }
 
-  ChildProcess& Add(ChildProcess process) {
+  // Adds `process`, called `label` in StopAll's results.
+  ChildProcess& Add(ChildProcess process, std::string label) {
     processes_.push_back(std::make_unique<ChildProcess>(std::move(process)));
+    labels_.push_back(std::move(label));
     return *processes_.back();
   }
   void AddNode(std::unique_ptr<internal::RegtestNode> node) { node_ = std::move(node); }
@@ -193,17 +195,16 @@ class Processes final {
   std::vector<std::string> StopAll() {
     std::vector<std::string> results;
     while (!processes_.empty()) {
-      ChildProcess& process = *processes_.back();
-      const std::string name = process.name();
-      const int status = process.Stop(kStopGrace);
-      results.push_back(name + " " +
+      const int status = processes_.back()->Stop(kStopGrace);
+      results.push_back(labels_.back() + ": " +
                         (status >= 0 ? "exit status " + std::to_string(status)
                                      : "killed by signal " + std::to_string(-status)));
       processes_.pop_back();
+      labels_.pop_back();
     }
     if (node_) {
       const int status = node_->Stop();
-      results.push_back("bitcoind exit status " + std::to_string(status));
+      results.push_back("bitcoind (regtest node): exit status " + std::to_string(status));
       node_.reset();
     }
     return results;
@@ -211,6 +212,7 @@ class Processes final {
 
  private:
   std::vector<std::unique_ptr<ChildProcess>> processes_;
+  std::vector<std::string> labels_;  // One per process.
   std::unique_ptr<internal::RegtestNode> node_;
 };
 
@@ -598,7 +600,8 @@ util::Status Demo::StartSigners() {
         .stderr_path = log,
         .secret_input = kDemoPassphrase});
     if (!process.ok()) return process.status();
-    ChildProcess& running = processes_.Add(*std::move(process));
+    ChildProcess& running = processes_.Add(
+        *std::move(process), "kinko-signer (signer " + std::to_string(node.number) + ")");
     util::Result<uint16_t> port = internal::WaitForPortFile(running, port_file, log, kStartTimeout);
     if (!port.ok()) return port.status().WithPrefix(name);
     node.url = "http://127.0.0.1:" + std::to_string(*port);
@@ -670,7 +673,7 @@ util::Status Demo::StartCoordinator() {
                      .stdout_path = log,
                      .stderr_path = log});
   if (!process.ok()) return process.status();
-  ChildProcess& running = processes_.Add(*std::move(process));
+  ChildProcess& running = processes_.Add(*std::move(process), "kinkod");
   util::Result<uint16_t> port = internal::WaitForPortFile(running, port_file, log, kStartTimeout);
   if (!port.ok()) return port.status().WithPrefix("kinkod");
   kinkod_url_ = "http://127.0.0.1:" + std::to_string(*port);
@@ -854,10 +857,13 @@ util::Status Demo::ShowSignedBatch(const Json& execute_answer) {
     return util::FailedPreconditionError("kinkod built no batch: " + execute_answer.dump());
   }
   const Json& batch = batches[0];
-  say_.Say("kinkod builds a transaction (" + std::to_string(Member(batch, "inputs").size()) +
-           " input, fee " + FormatBtc(Number(batch, "fee_sats")) +
-           ", change back to the wallet) and sends it with the signed intent and its approvals "
-           "to the signers. Each checks everything itself:");
+  const size_t inputs = Member(batch, "inputs").size();
+  say_.Say("kinkod builds a transaction (" + std::to_string(inputs) +
+           (inputs == 1 ? " input" : " inputs") + ", fee " +
+           std::to_string(Number(batch, "fee_sats")) + " sat at " +
+           std::to_string(Number(batch, "fee_rate_sat_per_kvb") / 1000) +
+           " sat/vB, change back to the wallet) and sends it with the signed intent and its "
+           "approvals to the signers. Each checks everything itself:");
   for (const Json& signer : Member(batch, "signers")) {
     const std::string outcome = Text(signer, "outcome");
     std::string line = SignerName(signer) + " " + outcome;

@@ -71,8 +71,8 @@ void Narrator::Paragraph(std::string_view text) {
 
 void Narrator::Step(std::string_view text) {
   ++step_;
-  std::string number = std::to_string(step_) + ".";
-  number.resize(kStepIndent.size(), ' ');
+  std::string number = std::to_string(step_) + ". ";
+  if (number.size() < kStepIndent.size()) number.resize(kStepIndent.size(), ' ');
   Write("\n" + Wrap(text, number, kStepIndent));
 }
 

@@ -79,9 +79,9 @@ check(verified.length === 3, `three audit logs verified, found ${verified.length
 for (const m of verified) {
   check(Number(m[4]) >= 1, `signer ${m[1]}'s log records the refusal`);
 }
-const stopped = [...text.matchAll(/kinko-signer exit status 0/g)];
+const stopped = [...text.matchAll(/kinko-signer \(signer [123]\): exit status 0/g)];
 check(stopped.length === 3, `three signers stopped cleanly, found ${stopped.length}`);
-check(/kinkod exit status 0/.test(text), 'kinkod stopped cleanly');
+check(/kinkod: exit status 0/.test(text), 'kinkod stopped cleanly');
 
 // Nothing the demo started is left: every child was started with a path inside `keep`.
 const pgrep = spawnSync('pgrep', ['-f', keep], { encoding: 'utf8' });
