@@ -909,7 +909,7 @@ util::Status Demo::AfterBroadcast(const std::string& batch_id, const std::string
   util::Result<Json> tx = node_->Call("getrawtransaction", Json::array({txid, true}));
   if (!tx.ok()) return tx.status();
   say_.Say("Broadcast to the regtest node, and a block mined: " + Text(*tx, "confirmations") +
-           " confirmation, in block " + ShortHex(Text(*tx, "blockhash")) + ".");
+           " confirmation (block " + ShortHex(Text(*tx, "blockhash")) + ").");
   return util::OkStatus();
 }
 
@@ -1108,8 +1108,21 @@ util::Status Demo::ReplayAttack() {
              std::to_string(exported_after.size()) +
              " transactions, the two that people asked for. The attacker got nothing.");
   } else {
-    say_.Say("Nothing was broadcast for it. The attacker got nothing.");
+    util::Result<Json> mempool = node_->Call("getrawmempool", Json::array());
+    if (!mempool.ok()) return mempool.status();
+    if (!mempool->empty()) {
+      return util::InternalError("the node's mempool is not empty: " + mempool->dump());
+    }
+    say_.Say(
+        "Nothing was broadcast for it: the node's mempool is empty. The attacker got "
+        "nothing.");
   }
+  util::Result<Json> wallet = operator_client_->Get("/v1/wallets/hot");
+  if (!wallet.ok()) return wallet.status();
+  const Json& balance = Member(*wallet, "balance");
+  say_.Say("The wallet now has " + FormatBtc(Number(balance, "available")) +
+           " to spend: what it was funded with, less the two payments people asked for and "
+           "their fees.");
   if (refusals < 2) {
     return util::InternalError("fewer than two signers refused the attacker's transaction");
   }
