@@ -381,7 +381,7 @@ util::Status Demo::FindPrograms() {
     const char* bitcoind = std::getenv("BITCOIND");
     if (bitcoind == nullptr || *bitcoind == '\0' || access(bitcoind, X_OK) != 0) {
       return util::FailedPreconditionError(
-          "--regtest needs $BITCOIND: the path of a bitcoind (Bitcoin Core 26 or later)");
+          "--regtest needs $BITCOIND: the path of a bitcoind (Bitcoin Core; tested with 31.0)");
     }
     bitcoind_ = bitcoind;
   }

@@ -160,7 +160,34 @@ async function utxoImportChecks() {
   }
 }
 
+// --- kinko demo --regtest, when a bitcoind is given ---
+function regtestChecks() {
+  const bitcoind = process.env.BITCOIND;
+  if (!bitcoind || !fs.existsSync(bitcoind)) {
+    console.log('SKIP kinko demo --regtest: set BITCOIND to the path of a bitcoind to run it');
+    return;
+  }
+  const regtestDir = path.join(dir, 'regtest');
+  const rr = spawnSync(kinko, ['demo', '--regtest', '--keep', regtestDir], {
+    encoding: 'utf8',
+    env: { ...process.env, KINKO_SIGNER_BINARY: signer, KINKOD_BINARY: kinkod },
+    timeout: 240000,
+  });
+  const t = (rr.stdout || '').replace(/\n\s*/g, ' ');
+  check(rr.status === 0, `kinko demo --regtest exit status ${rr.status}: ${rr.stderr}`);
+  const confirmed = [...t.matchAll(/a block mined: 1 confirmation/g)];
+  check(confirmed.length === 2, `two transactions confirmed on regtest, found ${confirmed.length}`);
+  const refused = [...t.matchAll(/Signer [123] refused: (unexpected_output|missing_intent_output) — /g)];
+  check(refused.length === 3, `three refusals on regtest, found ${refused.length}`);
+  check(/the node's mempool is empty/.test(t), 'nothing broadcast for the attacked intent');
+  check(/bitcoind \(regtest node\): exit status 0/.test(t), 'the regtest node stopped cleanly');
+  const left = spawnSync('pgrep', ['-f', regtestDir], { encoding: 'utf8' });
+  check(left.status === 1, `no process left running in ${regtestDir}: ${left.stdout}`);
+  if (rr.status !== 0) console.log(rr.stdout);
+}
+
 utxoImportChecks().then(() => {
+  regtestChecks();
   if (failures.length > 0) {
     console.log(out);
     for (const failure of failures) console.log(`FAIL: ${failure}`);
