@@ -696,19 +696,26 @@ net::HttpReply ApiHandler::Impl::PostIntent(const net::HttpRequest& request) {
   if (!bytes.ok()) return StatusReply(bytes.status());
   util::Result<std::pair<IntentView, bool>> submitted = coordinator->SubmitIntent(*bytes);
   if (!submitted.ok()) {
-    // The coordinator's only failed precondition for a new intent is its expiry.
+    // The coordinator's failed preconditions for a new intent are about the intent itself
+    // (expired, or made in the future), not a state to wait for: 422, not 409.
     if (submitted.status().code() == util::StatusCode::kFailedPrecondition) {
-      return Error(422, "expired", submitted.status().message());
+      return Error(422, "failed_precondition", submitted.status().message());
     }
     return StatusReply(submitted.status());
   }
   const IntentView& view = submitted->first;
-  if (view.record.state == storage::IntentState::kRefused) {
-    // Stored, and refused by the policy: the error names why, the intent shows the detail.
-    Json body = ErrorJson("policy_refused", "intent " + util::HexEncode(view.record.id) +
-                                                " is refused by the policy");
+  // Stored, but refused by the policy or already expired: the error says so, the intent shows
+  // the detail.
+  const auto refused = [&](std::string_view code, const std::string& why) {
+    Json body = ErrorJson(code, "intent " + util::HexEncode(view.record.id) + " " + why);
     body["intent"] = IntentViewJson(view);
     return JsonReply(422, body);
+  };
+  if (view.record.state == storage::IntentState::kRefused) {
+    return refused("policy_refused", "is refused by the policy");
+  }
+  if (view.record.state == storage::IntentState::kExpired) {
+    return refused("expired", "has expired");
   }
   return JsonReply(submitted->second ? 201 : 200, IntentViewJson(view));
 }

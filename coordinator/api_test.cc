@@ -510,12 +510,18 @@ TEST_F(ApiTest, SubmitIntentThenAgain) {
   EXPECT_EQ(Body(got), intent);
 }
 
-TEST_F(ApiTest, RefusedIntentIs422WithTheIntent) {
+TEST_F(ApiTest, RefusedOrExpiredIntentIs422WithTheIntent) {
   coordinator_.state_after_submit = storage::IntentState::kRefused;
   net::HttpReply reply = Call("POST", "/v1/intents", IntentBody());
   EXPECT_EQ(reply.status, 422);
   EXPECT_EQ(ErrorCode(reply), "policy_refused");
   EXPECT_EQ(Body(reply)["intent"]["state"], "refused");
+
+  coordinator_.state_after_submit = storage::IntentState::kExpired;
+  reply = Call("POST", "/v1/intents", IntentBody(2));
+  EXPECT_EQ(reply.status, 422);
+  EXPECT_EQ(ErrorCode(reply), "expired");
+  EXPECT_EQ(Body(reply)["intent"]["state"], "expired");
 }
 
 TEST_F(ApiTest, ApprovalIs201ThenOnce200) {
@@ -620,7 +626,7 @@ TEST_F(ApiTest, CoordinatorErrorsMapToStatuses) {
       {util::PermissionDeniedError("requester signature"), 422, "permission_denied"},
       {util::NotFoundError("x"), 404, "not_found"},
       {util::AlreadyExistsError("x"), 409, "already_exists"},
-      {util::FailedPreconditionError("expired"), 422, "expired"},
+      {util::FailedPreconditionError("expired at 5"), 422, "failed_precondition"},
       {util::UnavailableError("x"), 503, "unavailable"},
       {util::AbortedError("x"), 503, "aborted"},
       {util::DataLossError("x"), 500, "data_loss"},

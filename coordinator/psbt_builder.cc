@@ -1,14 +1,17 @@
 // The unsigned PSBT of a batch, and the sizes coin selection needs.
 //
 // Every input and the change output are derived at the branch and index the coordinator knows
-// for them: the builder expands the descriptor there, checks that the coin's script is the one
-// expanded, and puts the expansion's BIP32 (or taproot) derivations into the PSBT before the
-// descriptor updater (btc::UpdatePsbtWithDescriptor) runs. The updater then finds each script at
-// the index the derivations name (btc::MatchScriptPubKey) and never scans a range of indexes
-// (options.range = 0), so a coin at index 90,000 costs what a coin at index 0 does.
+// for them: the builder expands the descriptor there once (btc::Descriptor::Expand), checks that
+// the coin's script is the one expanded, and writes the expansion's fields into the PSBT as
+// BIP174's updater role does (btc::UpdatePsbtWithDescriptor writes the same fields; the tests
+// check that both give the same PSBT). The updater itself is not used: it re-derives every
+// script from the derivations (two more expansions per script) or scans a range of indexes,
+// while the index here is already known; so a coin at index 90,000 costs what a coin at index 0
+// does, one expansion.
 #include "coordinator/psbt_builder.h"
 
-#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,8 +25,8 @@
 namespace kinko::coordinator {
 namespace {
 
-// BIP125: any sequence below 0xfffffffe signals replaceability; 0xfffffffd is the highest such
-// value and, being below 0xfffffffe, also leaves nLockTime enforced (Bitcoin Core's choice).
+// BIP125: a sequence below 0xfffffffe signals replaceability; 0xfffffffd is the highest such
+// value (Bitcoin Core's choice). Any sequence below 0xffffffff also keeps nLockTime enforced.
 constexpr uint32_t kRbfSequence = 0xfffffffd;
 constexpr uint32_t kTransactionVersion = 2;
 
@@ -56,49 +59,54 @@ util::Result<std::vector<btc::Descriptor>> Branches(const btc::Descriptor& descr
   return descriptor.SplitMultipath();
 }
 
-// The derivations of `info` as a PSBT input or output carries them, so that the updater finds
-// the script at its index without scanning.
-template <typename Fields>
-void AddDerivations(const btc::ScriptInfo& info, Fields& fields) {
-  for (const auto& [pubkey, origin] : info.bip32_derivations) {
-    fields.bip32_derivations.emplace(pubkey, origin);
-  }
-  for (const btc::TapKeyOrigin& key : info.tap_bip32_derivations) {
-    fields.tap_bip32_derivations.emplace(key.xonly_key,
-                                         std::make_pair(key.leaf_hashes, key.origin));
-  }
-}
-
 bool IsSegwit(const btc::ScriptInfo& info) {
   const btc::Script& inner =
       info.redeem_script.has_value() ? *info.redeem_script : info.script_pubkey;
   return btc::ParseWitnessProgram(inner).has_value();
 }
 
-// Checks what the signers require of every input and the change output after the update.
-// A failure here is a bug (the updater did not place a script the builder derived).
-util::Status CheckComplete(const btc::Psbt& psbt, const std::vector<btc::ScriptInfo>& inputs,
-                           const std::optional<size_t>& change_output) {
-  for (size_t i = 0; i < psbt.inputs.size(); ++i) {
-    const btc::PsbtInput& input = psbt.inputs[i];
-    const size_t derivations = input.bip32_derivations.size() + input.tap_bip32_derivations.size();
-    const size_t expected =
-        inputs[i].bip32_derivations.size() + inputs[i].tap_bip32_derivations.size();
-    if (!input.non_witness_utxo.has_value() || derivations != expected ||
-        (IsSegwit(inputs[i]) && !input.witness_utxo.has_value()) ||
-        input.witness_script != inputs[i].witness_script ||
-        input.redeem_script != inputs[i].redeem_script) {
-      return util::InternalError("psbt builder: input " + std::to_string(i) +
-                                 " was not completed by the descriptor updater");
-    }
+// BIP174 and BIP371: what an input spending the output `spent` of `previous`, whose script the
+// descriptor expands to `info`, carries for the signers: the full previous transaction (it proves
+// the amount), the witness UTXO (segwit), the redeem and witness scripts, the BIP32 derivations
+// of every key, and for taproot the internal key, merkle root, leaf scripts and derivations.
+void FillInput(const btc::ScriptInfo& info, btc::Transaction previous, const btc::TxOut& spent,
+               btc::PsbtInput& input) {
+  input.non_witness_utxo = std::move(previous);
+  if (IsSegwit(info)) input.witness_utxo = spent;
+  input.redeem_script = info.redeem_script;
+  input.witness_script = info.witness_script;
+  for (const auto& [pubkey, origin] : info.bip32_derivations) {
+    input.bip32_derivations.emplace(pubkey, origin);
   }
-  if (change_output.has_value()) {
-    const btc::PsbtOutput& output = psbt.outputs[*change_output];
-    if (output.bip32_derivations.empty() && output.tap_bip32_derivations.empty()) {
-      return util::InternalError("psbt builder: the change output has no derivations");
-    }
+  input.tap_internal_key = info.tap_internal_key;
+  input.tap_merkle_root = info.tap_merkle_root;
+  for (const btc::TapLeafInfo& leaf : info.tap_leaves) {
+    input.tap_leaf_scripts.emplace(leaf.control_block,
+                                   std::make_pair(leaf.script, leaf.leaf_version));
   }
-  return util::Status();
+  for (const btc::TapKeyOrigin& key : info.tap_bip32_derivations) {
+    input.tap_bip32_derivations.emplace(key.xonly_key, std::make_pair(key.leaf_hashes, key.origin));
+  }
+}
+
+// The same for the change output: its scripts and derivations, from which the signers re-derive
+// it on the change branch.
+void FillOutput(const btc::ScriptInfo& info, btc::PsbtOutput& output) {
+  output.redeem_script = info.redeem_script;
+  output.witness_script = info.witness_script;
+  for (const auto& [pubkey, origin] : info.bip32_derivations) {
+    output.bip32_derivations.emplace(pubkey, origin);
+  }
+  output.tap_internal_key = info.tap_internal_key;
+  for (const btc::TapLeafInfo& leaf : info.tap_leaves) {
+    // BIP341 control block: 33 bytes, then one 32-byte hash per level below the root.
+    const auto depth = static_cast<uint8_t>((leaf.control_block.size() - 33) / 32);
+    output.tap_tree.emplace_back(depth, leaf.leaf_version, leaf.script);
+  }
+  for (const btc::TapKeyOrigin& key : info.tap_bip32_derivations) {
+    output.tap_bip32_derivations.emplace(key.xonly_key,
+                                         std::make_pair(key.leaf_hashes, key.origin));
+  }
 }
 
 }  // namespace
@@ -172,8 +180,10 @@ util::Result<btc::Psbt> BuildPsbt(const crypto::Secp256k1Context& ctx,
   // the descriptor's at its branch and index.
   std::vector<btc::Transaction> previous;
   std::vector<btc::ScriptInfo> input_infos;
+  std::vector<btc::TxOut> spent_outputs;
   previous.reserve(params.inputs.size());
   input_infos.reserve(params.inputs.size());
+  spent_outputs.reserve(params.inputs.size());
   for (size_t i = 0; i < params.inputs.size(); ++i) {
     const storage::Utxo& coin = params.inputs[i].coin;
     const std::string name =
@@ -221,6 +231,7 @@ util::Result<btc::Psbt> BuildPsbt(const crypto::Secp256k1Context& ctx,
     in.prevout = coin.outpoint;
     in.sequence = kRbfSequence;
     tx.inputs.push_back(std::move(in));
+    spent_outputs.push_back(spent);
     previous.push_back(*std::move(prev));
     input_infos.push_back(*std::move(info));
   }
@@ -255,19 +266,11 @@ util::Result<btc::Psbt> BuildPsbt(const crypto::Secp256k1Context& ctx,
   util::Result<btc::Psbt> created = btc::CreatePsbt(std::move(tx));
   if (!created.ok()) return created.status();
   btc::Psbt psbt = *std::move(created);
-  for (size_t i = 0; i < input_infos.size(); ++i) AddDerivations(input_infos[i], psbt.inputs[i]);
-  if (change_output.has_value()) AddDerivations(*change_info, psbt.outputs[*change_output]);
-
-  // The updater adds the previous transactions, witness UTXOs, redeem and witness scripts (and
-  // taproot data) where the derivations placed a script; range 0: no index is scanned.
-  util::Result<btc::Psbt> updated = btc::UpdatePsbtWithDescriptor(
-      ctx, std::move(psbt), descriptor, previous,
-      btc::PsbtDescriptorUpdateOptions{.range = 0, .segwit_utxo = btc::SegwitUtxoFields::kBoth});
-  if (!updated.ok()) return updated.status();
-  if (util::Status complete = CheckComplete(*updated, input_infos, change_output); !complete.ok()) {
-    return complete;
+  for (size_t i = 0; i < input_infos.size(); ++i) {
+    FillInput(input_infos[i], std::move(previous[i]), spent_outputs[i], psbt.inputs[i]);
   }
-  return updated;
+  if (change_output.has_value()) FillOutput(*change_info, psbt.outputs[*change_output]);
+  return psbt;
 }
 
 }  // namespace kinko::coordinator

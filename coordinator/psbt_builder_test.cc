@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "btc/psbt_roles.h"
 #include "coordinator/coin_selection.h"
 #include "test/support/signer_fixture.h"
 
@@ -252,6 +254,65 @@ TEST_F(PsbtBuilderTest, HighIndexesAreDerivedDirectly) {
   ASSERT_EQ(psbt.outputs[2].bip32_derivations.size(), 3u);
   for (const auto& [pubkey, origin] : psbt.outputs[2].bip32_derivations) {
     EXPECT_EQ(origin.path.steps.back(), 2'000'000u);
+  }
+}
+
+// BuildPsbt writes exactly what BIP174's descriptor updater (btc::UpdatePsbtWithDescriptor,
+// scanning the indexes used) writes for the same transaction and previous transactions, for a
+// P2WSH multisig wallet and for a taproot wallet with a script tree; the signer's check of each
+// wallet accepts the result.
+TEST_F(PsbtBuilderTest, SameFieldsAsTheDescriptorUpdater) {
+  // The fixture's three keys, "[origin]tpub.../<0;1>/*", in descriptor order.
+  const std::string prefix = "wsh(multi(2,";
+  ASSERT_EQ(wallet_.descriptor.rfind(prefix, 0), 0u);
+  std::string keys = wallet_.descriptor.substr(prefix.size());
+  keys.resize(keys.size() - 2);
+  std::vector<std::string> key;
+  for (size_t start = 0; start <= keys.size();) {
+    const size_t comma = std::min(keys.find(',', start), keys.size());
+    key.push_back(keys.substr(start, comma - start));
+    start = comma + 1;
+  }
+  ASSERT_EQ(key.size(), 3u);
+  const std::vector<std::string> descriptors = {
+      wallet_.descriptor,
+      "tr(" + key[0] + ",{multi_a(2," + key[1] + "," + key[2] + "),pk(" + key[2] + ")})",
+  };
+  for (const std::string& text : descriptors) {
+    const btc::Descriptor descriptor =
+        btc::Descriptor::Parse(ctx_, text, fixture::kFixtureNetwork).value();
+    const std::vector<btc::Descriptor> branches = descriptor.SplitMultipath();
+    btc::Transaction funding;
+    funding.inputs.resize(1);
+    funding.outputs.push_back({150'000, branches[0].Expand(ctx_, 3).value().script_pubkey});
+    funding.outputs.push_back({80'000, branches[1].Expand(ctx_, 5).value().script_pubkey});
+    BuildParams params = ValidParams();
+    for (size_t i = 0; i < 2; ++i) {
+      params.inputs[i].coin.outpoint = {funding.ComputeTxid(), static_cast<uint32_t>(i)};
+      params.inputs[i].coin.script_pubkey = funding.outputs[i].script_pubkey.bytes();
+      params.inputs[i].previous_tx = funding.Serialize();
+    }
+    const btc::Psbt built = BuildPsbt(ctx_, descriptor, fixture::kFixtureNetwork, params).value();
+
+    const btc::Psbt bare = btc::CreatePsbt(*built.unsigned_tx).value();
+    const btc::Psbt updated =
+        btc::UpdatePsbtWithDescriptor(ctx_, bare, descriptor,
+                                      std::vector<btc::Transaction>{funding}, {.range = 10})
+            .value();
+    EXPECT_EQ(built, updated) << text;
+    // And the signer's check of a wallet with this descriptor accepts it.
+    const signer::WalletConfig config = fixture::MakeWalletConfig(ctx_, text);
+    const std::vector<policy::SignedIntent> intents =
+        Intents({{{fixture::ForeignAddress(1), 100'000}, {fixture::ForeignAddress(2), 60'000}}});
+    const signer::TransactionCheckOutcome outcome =
+        signer::CheckTransaction(ctx_, built, config, intents);
+    EXPECT_TRUE(outcome.ok()) << text << ": " << (outcome.ok() ? "" : outcome.refusal->detail);
+    EXPECT_FALSE(built.inputs[0].bip32_derivations.empty() &&
+                 built.inputs[0].tap_bip32_derivations.empty())
+        << text;
+    EXPECT_FALSE(built.outputs[2].bip32_derivations.empty() &&
+                 built.outputs[2].tap_bip32_derivations.empty())
+        << text;
   }
 }
 

@@ -40,7 +40,8 @@ class SignerPoolTest : public ::testing::Test {
   std::vector<SignerEndpoint> Endpoints() const {
     std::vector<SignerEndpoint> out;
     for (size_t i = 0; i < signers_.size(); ++i) {
-      out.push_back({.url = signers_[i]->url(), .id = deployment_->keys()[i].signer_id});
+      out.push_back(
+          {.url = signers_[i]->url(), .id = deployment_->keys()[i].signer_id, .ca_cert = ""});
     }
     return out;
   }
@@ -102,7 +103,9 @@ TEST_F(SignerPoolTest, UnreachableSignerIsAnErrorAndOnAnswerErrorStopsTheRound) 
   util::Result<SignOutcome> outcome =
       pool.Sign(deployment_->MakeSignRequest(3).request, [&](const SignerAnswer& answer) {
         ++calls;
-        if (calls == 1) EXPECT_EQ(answer.outcome, SignerAnswer::Outcome::kError);
+        if (calls == 1) {
+          EXPECT_EQ(answer.outcome, SignerAnswer::Outcome::kError);
+        }
         return calls == 2 ? util::UnavailableError("store down") : util::OkStatus();
       });
   ASSERT_FALSE(outcome.ok());

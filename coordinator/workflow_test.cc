@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -254,8 +255,11 @@ TEST_F(WorkflowTest, BatchingPaysThreeIntentsInOneTransaction) {
   ExpectFinalTransactionVerifies(*batch);
   const auto outputs = Outputs(*batch);
   ASSERT_EQ(outputs.size(), 4u);
+  // The outputs are paid in the batch's intent order (received, then id).
+  EXPECT_TRUE(
+      std::is_permutation(ids.begin(), ids.end(), batch->intents.begin(), batch->intents.end()));
   for (size_t i = 0; i < 3; ++i) {
-    util::Result<IntentView> view = coordinator_->GetIntent(ids[i]);
+    util::Result<IntentView> view = coordinator_->GetIntent(batch->intents[i]);
     ASSERT_TRUE(view.ok());
     EXPECT_EQ(view->record.state, IntentState::kBroadcast);
     EXPECT_EQ(outputs[i].first, view->record.outputs[0].address);
@@ -446,6 +450,161 @@ TEST_F(WorkflowTest, ResumeFinishesABatchLeftInSigningWithThePersistedSignature)
   EXPECT_EQ(detail["signers"][0]["id"], util::HexEncode(setup_->keys()[0].signer_id));
   EXPECT_EQ(detail["signers"][1]["id"], util::HexEncode(setup_->keys()[1].signer_id));
   EXPECT_EQ(fresh->GetIntent(view.record.id)->record.state, IntentState::kBroadcast);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+TEST_F(WorkflowTest, ApprovalsThatDoNotCountOrRejectAreShown) {
+  const policy::SignedIntent intent =
+      MakeIntent(90, {{CoordinatorSetup::BookAddress(), 200'000'000}});
+  const IntentView view = Submit(intent);
+  ASSERT_EQ(view.record.state, IntentState::kAwaitingApprovals);
+  const policy::Digest& digest = setup_->policy().policy().digest();
+  const uint64_t now = CoordinatorSetup::Now();
+
+  // A key the policy does not name: refused, not stored.
+  auto outsider = coordinator_->SubmitApproval(
+      view.record.id,
+      kinko::testing::Approve(setup_->actors().outsider, intent, digest, now).Encode());
+  EXPECT_EQ(outsider.status().code(), util::StatusCode::kPermissionDenied);
+  // An approval under another policy: refused, not stored.
+  policy::Digest other_policy = digest;
+  other_policy[0] ^= 1;
+  auto stale = coordinator_->SubmitApproval(
+      view.record.id,
+      kinko::testing::Approve(setup_->actors().approvers[0], intent, other_policy, now).Encode());
+  EXPECT_EQ(stale.status().code(), util::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(coordinator_->GetIntent(view.record.id)->approvals.empty());
+
+  // The requester's own approval is stored and does not count.
+  auto own = coordinator_->SubmitApproval(
+      view.record.id,
+      kinko::testing::Approve(setup_->actors().requester, intent, digest, now).Encode());
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->record.state, IntentState::kAwaitingApprovals);
+  EXPECT_EQ(Parse(own->record.detail)["missing"][0]["have"], 0);
+
+  // A treasury member rejects: refused, naming the code.
+  auto rejected = coordinator_->SubmitApproval(
+      view.record.id,
+      kinko::testing::Approve(setup_->actors().approvers[2], intent, digest, now, false).Encode());
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_EQ(rejected->record.state, IntentState::kRefused);
+  EXPECT_EQ(Parse(rejected->record.detail)["code"], "approval_rejected");
+  // Past approval now.
+  auto late = coordinator_->SubmitApproval(
+      view.record.id,
+      kinko::testing::Approve(setup_->actors().approvers[0], intent, digest, now).Encode());
+  EXPECT_EQ(late.status().code(), util::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(WorkflowTest, ExecuteRefusesWhatItCannotBuild) {
+  const std::string wallet = kinko::testing::kFixtureWalletId;
+  EXPECT_EQ(coordinator_->Execute("no-such-wallet", {}).status().code(),
+            util::StatusCode::kNotFound);
+  const storage::IntentId unknown{};
+  EXPECT_EQ(coordinator_->Execute(wallet, std::span(&unknown, 1)).status().code(),
+            util::StatusCode::kNotFound);
+
+  // Awaiting approvals: not executable by name.
+  const policy::SignedIntent big =
+      MakeIntent(100, {{CoordinatorSetup::BookAddress(), 2'500'000'000}});  // 25 BTC > 20.
+  const IntentView waiting = Submit(big);
+  EXPECT_EQ(coordinator_->Execute(wallet, std::span(&waiting.record.id, 1)).status().code(),
+            util::StatusCode::kFailedPrecondition);
+
+  // Approved but more than the wallet holds: insufficient funds, still approved.
+  const policy::Digest& digest = setup_->policy().policy().digest();
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(coordinator_
+                    ->SubmitApproval(waiting.record.id,
+                                     kinko::testing::Approve(setup_->actors().approvers[i], big,
+                                                             digest, CoordinatorSetup::Now())
+                                         .Encode())
+                    .ok());
+  }
+  util::Result<ExecuteResult> poor = ExecuteAll();
+  EXPECT_EQ(poor.status().code(), util::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coordinator_->GetIntent(waiting.record.id)->record.state, IntentState::kApproved);
+
+  // A fee rate ceiling below the wallet's floor (1000 sat/kvB) can never be met: refused.
+  kinko::testing::IntentOptions cheap;
+  cheap.fee = {.max_fee = std::nullopt, .max_rate_sat_per_kvb = 500};
+  const IntentView stingy =
+      Submit(MakeIntent(101, {{kinko::testing::ForeignAddress(101), 10'000}}, cheap));
+  ASSERT_EQ(stingy.record.state, IntentState::kApproved);
+  util::Result<ExecuteResult> executed =
+      coordinator_->Execute(wallet, std::span(&stingy.record.id, 1));
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  EXPECT_TRUE(executed->batches.empty());
+  util::Result<IntentView> refused = coordinator_->GetIntent(stingy.record.id);
+  EXPECT_EQ(refused->record.state, IntentState::kRefused);
+  EXPECT_EQ(Parse(refused->record.detail)["code"], "fee_ceiling_exceeded");
+  EXPECT_TRUE(ExportedFiles().empty());
+}
+
+TEST_F(WorkflowTest, ImportFindsOnlyTheWalletsOutputs) {
+  const std::string wallet = kinko::testing::kFixtureWalletId;
+  btc::Transaction tx = setup_->Funding({1000, 2000}, 7);
+  tx.outputs.push_back({.value = 3000,
+                        .script_pubkey = btc::DecodeAddress(kinko::testing::ForeignAddress(5),
+                                                            kinko::testing::kFixtureNetwork)
+                                             ->script_pubkey});
+  util::Result<std::vector<storage::Utxo>> found =
+      coordinator_->ImportTransaction(wallet, tx.Serialize());
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[1].index, 1u);
+  EXPECT_FALSE((*found)[1].change);
+  EXPECT_EQ((*found)[1].sats, 2000);
+  const std::vector<uint8_t> garbage = {1, 2, 3};
+  EXPECT_EQ(coordinator_->ImportTransaction(wallet, garbage).status().code(),
+            util::StatusCode::kInvalidArgument);
+  util::Result<std::vector<storage::Utxo>> coins = coordinator_->Utxos(wallet);
+  ASSERT_TRUE(coins.ok());
+  EXPECT_EQ(coins->size(), 3u);  // With the funding of SetUp.
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// A coordinator that stopped right after creating a batch (before building its PSBT): another
+// instance builds, signs and exports it once the lease is over.
+TEST_F(WorkflowTest, ResumeBuildsABatchLeftInBuilding) {
+  const IntentView view = Submit(MakeIntent(110, {{kinko::testing::ForeignAddress(110), 50'000}}));
+  ASSERT_EQ(view.record.state, IntentState::kApproved);
+  storage::NewBatch created;
+  created.wallet = kinko::testing::kFixtureWalletId;
+  created.intents = {view.record.id};
+  created.inputs = {{.txid = funding_.ComputeTxid(), .index = 0}};
+  created.has_change = true;
+  created.fee_sats = 2'000;
+  created.fee_rate_sat_per_kvb = 5'000;
+  created.owner = "crashed";
+  created.now = CoordinatorSetup::Now();
+  created.lease_seconds = 60;
+  util::Result<storage::BatchRecord> batch = store_->CreateBatch(created);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+
+  // The lease still runs: left alone.
+  ASSERT_TRUE(coordinator_->Resume().ok());
+  EXPECT_EQ(coordinator_->GetBatch(batch->id)->state, storage::BatchState::kBuilding);
+
+  clock_offset_ = 120;
+  ASSERT_TRUE(coordinator_->Resume().ok());
+  util::Result<storage::BatchRecord> resumed = coordinator_->GetBatch(batch->id);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->state, storage::BatchState::kBroadcast) << resumed->detail;
+  EXPECT_EQ(resumed->owner, "test");
+  ExpectFinalTransactionVerifies(*resumed);
+  EXPECT_EQ(coordinator_->GetIntent(view.record.id)->record.state, IntentState::kBroadcast);
 }
 
 }  // namespace

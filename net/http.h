@@ -16,8 +16,8 @@ namespace kinko::net {
 
 // A request as the HTTP layer read it.
 struct HttpRequest {
-  std::string method;                        // "GET", "POST", ...
-  std::string path;                          // "/v1/sign"
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // "/v1/sign"
   // The request target exactly as sent: the path, still percent-encoded, and its query
   // string ("/v1/intents?state=approved"), for signatures over the request (kinkod's API).
   std::string target;

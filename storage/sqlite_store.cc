@@ -199,6 +199,10 @@ util::Status BindOptionalInt64(Statement& statement, int index, std::optional<in
   return value ? statement.BindInt64(index, *value) : statement.BindNull(index);
 }
 
+util::Status BindOptionalUint32(Statement& statement, int index, std::optional<uint32_t> value) {
+  return value ? statement.BindInt64(index, *value) : statement.BindNull(index);
+}
+
 util::Status BindOptionalBlob(Statement& statement, int index,
                               const std::optional<std::vector<uint8_t>>& value) {
   return value ? statement.BindBlob(index, *value) : statement.BindNull(index);
@@ -236,10 +240,6 @@ BatchState ReadBatchState(RowReader& read, int column) {
 btc::Txid ReadTxid(RowReader& read, int column, std::string_view name) {
   return btc::Txid(read.Fixed<32>(column, name));
 }
-
-// Runs `select` (bound, not stepped) that must return one row, and leaves it on that row.
-// Returns false when there is none.
-util::Result<bool> StepToRow(Statement& select) { return select.Step(); }
 
 // --- Opening -----------------------------------------------------------------------------------
 
@@ -419,7 +419,7 @@ util::Result<IntentRecord> ReadIntent(sqlite3* db, const IntentId& id) {
       Statement::Prepare(db, std::string(kSelectIntent) + " WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindBlob(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(IntentLabel(id) + " does not exist");
   util::Result<IntentRecord> record = DecodeIntent(*select);
@@ -436,7 +436,7 @@ util::Result<IntentState> ReadIntentStateOf(sqlite3* db, const IntentId& id, std
       Statement::Prepare(db, "SELECT state, wallet FROM intents WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindBlob(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(IntentLabel(id) + " does not exist");
   RowReader read(*select, "intents");
@@ -481,7 +481,7 @@ util::Result<std::optional<Utxo>> ReadUtxo(sqlite3* db, const btc::Outpoint& out
       Statement::Prepare(db, std::string(kSelectUtxo) + " WHERE txid = ?1 AND vout = ?2");
   if (!select.ok()) return select.status();
   if (util::Status bound = BindOutpoint(*select, 1, outpoint); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Utxo>();
   util::Result<Utxo> coin = DecodeUtxo(*select);
@@ -581,7 +581,7 @@ util::Result<BatchRecord> ReadBatch(sqlite3* db, int64_t id) {
       Statement::Prepare(db, std::string(kSelectBatch) + " WHERE id = ?1");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindInt64(1, id); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return util::NotFoundError(BatchLabel(id) + " does not exist");
   util::Result<BatchRecord> batch = DecodeBatch(*select);
@@ -666,7 +666,7 @@ util::Result<uint32_t> AllocateChangeIndex(sqlite3* db, const std::string& walle
       "0))");
   if (!select.ok()) return select.status();
   if (util::Status bound = select->BindText(1, wallet); !bound.ok()) return bound;
-  util::Result<bool> row = StepToRow(*select);
+  util::Result<bool> row = select->Step();
   if (!row.ok()) return row.status();
   RowReader read(*select, "change_indexes");
   const int64_t next = *row ? read.Int64(0, "next_index") : 0;
@@ -1001,8 +1001,6 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
   for (const Utxo& coin : utxos) {
     util::Result<std::optional<Utxo>> stored = ReadUtxo(db_, coin.outpoint);
     if (!stored.ok()) return stored.status();
-    const std::optional<int64_t> height =
-        coin.height ? std::optional<int64_t>(*coin.height) : std::nullopt;
     if (stored->has_value()) {
       // A txid commits to its outputs: the same outpoint with other content is a wrong report.
       const Utxo& known = **stored;
@@ -1012,7 +1010,7 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
                                         " is stored with another wallet, amount or script");
       }
       util::Status bound = FirstFailure({BindOutpoint(*update_height, 1, coin.outpoint),
-                                         BindOptionalInt64(*update_height, 3, height)});
+                                         BindOptionalUint32(*update_height, 3, coin.height)});
       if (!bound.ok()) return bound;
       if (util::Status ran = update_height->Run(); !ran.ok()) return ran;
       if (util::Status reset = update_height->Reset(); !reset.ok()) return reset;
@@ -1025,7 +1023,7 @@ util::Status SqliteStore::AddUtxos(std::span<const Utxo> utxos) {
         insert->BindBlob(5, coin.script_pubkey),
         insert->BindInt64(6, coin.change ? 1 : 0),
         insert->BindInt64(7, coin.index),
-        BindOptionalInt64(*insert, 8, height),
+        BindOptionalUint32(*insert, 8, coin.height),
         insert->BindText(9, UtxoStateName(coin.state)),
         BindOptionalInt64(*insert, 10, coin.batch_id),
     });
@@ -1160,7 +1158,7 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
     }
   }
 
-  std::optional<int64_t> change_index;
+  std::optional<uint32_t> change_index;
   if (batch.has_change) {
     util::Result<uint32_t> allocated = AllocateChangeIndex(db_, batch.wallet);
     if (!allocated.ok()) return allocated.status();
@@ -1175,7 +1173,7 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
   if (!insert.ok()) return insert.status();
   util::Status bound = FirstFailure({
       insert->BindText(1, batch.wallet),
-      BindOptionalInt64(*insert, 2, change_index),
+      BindOptionalUint32(*insert, 2, change_index),
       insert->BindBlob(3, batch.psbt),
       BindOptionalTxid(*insert, 4, batch.txid),
       insert->BindInt64(5, batch.fee_sats),
@@ -1206,10 +1204,11 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
         move_intent->BindBlob(3, batch.intents[i]),
     });
     if (!bound.ok()) return bound;
-    const std::string label = IntentLabel(batch.intents[i]);
-    util::Status ran = FirstFailure({add_intent->Run(), RunChanging(*move_intent, 1, label),
-                                     add_intent->Reset(), move_intent->Reset()});
-    if (!ran.ok()) return ran;
+    if (util::Status ran = add_intent->Run(); !ran.ok()) return ran;
+    util::Status moved = RunChanging(*move_intent, 1, IntentLabel(batch.intents[i]));
+    if (!moved.ok()) return moved;
+    util::Status reset = FirstFailure({add_intent->Reset(), move_intent->Reset()});
+    if (!reset.ok()) return reset;
   }
 
   util::Result<Statement> add_input = Statement::Prepare(
@@ -1229,10 +1228,11 @@ util::Result<BatchRecord> SqliteStore::CreateBatch(const NewBatch& batch) {
         BindOutpoint(*reserve, 2, batch.inputs[i]),
     });
     if (!bound.ok()) return bound;
-    const std::string label = CoinLabel(batch.inputs[i]);
-    util::Status ran = FirstFailure(
-        {add_input->Run(), RunChanging(*reserve, 1, label), add_input->Reset(), reserve->Reset()});
-    if (!ran.ok()) return ran;
+    if (util::Status ran = add_input->Run(); !ran.ok()) return ran;
+    util::Status reserved = RunChanging(*reserve, 1, CoinLabel(batch.inputs[i]));
+    if (!reserved.ok()) return reserved;
+    util::Status reset = FirstFailure({add_input->Reset(), reserve->Reset()});
+    if (!reset.ok()) return reset;
   }
 
   util::Result<BatchRecord> created = ReadBatch(db_, id);
@@ -1324,8 +1324,6 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
     return util::AbortedError(label + " is owned by another instance");
   }
 
-  const std::optional<int64_t> confirmed_height =
-      update.confirmed_height ? std::optional<int64_t>(*update.confirmed_height) : std::nullopt;
   util::Result<Statement> write_batch = Statement::Prepare(
       db_,
       "UPDATE batches SET state = ?2, psbt = coalesce(?3, psbt), "
@@ -1340,7 +1338,7 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
       BindOptionalBlob(*write_batch, 4, update.final_tx),
       BindOptionalTxid(*write_batch, 5, update.txid),
       BindOptionalText(*write_batch, 6, update.detail),
-      BindOptionalInt64(*write_batch, 7, confirmed_height),
+      BindOptionalUint32(*write_batch, 7, update.confirmed_height),
       write_batch->BindUint64(8, update.now + update.lease_seconds),
       write_batch->BindUint64(9, update.now),
   });
@@ -1350,8 +1348,6 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
   // The intents follow the batch. On failure, intents put back to approved leave the batch
   // (they are free to be built again); refused ones keep it, to show which batch failed.
   const IntentState intents_to = failing ? update.intents_on_failure : IntentStateFor(update.to);
-  const std::optional<int64_t> intents_batch =
-      intents_to == IntentState::kApproved ? std::nullopt : std::optional<int64_t>(update.id);
   util::Result<Statement> move_intents = Statement::Prepare(
       db_,
       "UPDATE intents SET state = ?2, detail = coalesce(?3, detail), batch_id = ?4, "
@@ -1361,7 +1357,8 @@ util::Result<BatchRecord> SqliteStore::UpdateBatch(const BatchUpdate& update) {
       move_intents->BindInt64(1, update.id),
       move_intents->BindText(2, IntentStateName(intents_to)),
       BindOptionalText(*move_intents, 3, update.intent_detail),
-      BindOptionalInt64(*move_intents, 4, intents_batch),
+      intents_to == IntentState::kApproved ? move_intents->BindNull(4)
+                                           : move_intents->BindInt64(4, update.id),
       move_intents->BindUint64(5, update.now),
   });
   if (!bound.ok()) return bound;

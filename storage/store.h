@@ -2,7 +2,7 @@
 // batches (transactions) built from them, cached raw transactions and the last audit head seen
 // from each signer. One interface, two backends: SQLite (storage/sqlite_store.h, the embedded
 // default, one file) and PostgreSQL (storage/postgres_store.h, shared by several kinkod
-// instances). Both pass one conformance suite (storage/storagetest.h).
+// instances). Both pass one conformance suite (storage/storagetest/conformance.h).
 //
 // The store holds the coordinator's view only. It is UNTRUSTED by design (DESIGN.md section 2):
 // whoever owns the database can rewrite any row; the signers check everything that matters

@@ -35,6 +35,7 @@ struct SignerEntry {
   std::optional<std::string> detail;
   std::optional<uint64_t> audit_index;
   std::optional<uint64_t> tree_size;
+  friend bool operator==(const SignerEntry&, const SignerEntry&) = default;
 };
 
 SignerEntry EntryOf(const SignerAnswer& answer);
@@ -43,6 +44,7 @@ struct BatchDetail {
   std::string request_id;  // Hex, of the last round.
   std::vector<SignerEntry> signers;
   std::string error;
+  friend bool operator==(const BatchDetail&, const BatchDetail&) = default;
 };
 
 std::string WriteBatchDetail(const BatchDetail& detail);
