@@ -779,6 +779,7 @@ util::Result<ExecuteResult> CoordinatorImpl::Execute(std::string_view wallet_id,
     util::Status last = util::OkStatus();
     // Fewer intents when the coins cannot pay them all; a lost compare-and-set is retried.
     int aborted = 0;
+    std::set<size_t> gone;  // Taken by another coordinator meanwhile: neither built nor waiting.
     while (!chosen.empty()) {
       std::vector<Candidate> group;
       uint64_t rate = base_rate;
@@ -800,7 +801,11 @@ util::Result<ExecuteResult> CoordinatorImpl::Execute(std::string_view wallet_id,
         std::vector<size_t> still;
         for (size_t i : chosen) {
           util::Result<IntentRecord> now = store_.GetIntent(remaining[i].record.id);
-          if (now.ok() && now->state == IntentState::kApproved) still.push_back(i);
+          if (now.ok() && now->state == IntentState::kApproved) {
+            still.push_back(i);
+          } else {
+            gone.insert(i);
+          }
         }
         chosen = std::move(still);
         continue;
@@ -809,11 +814,12 @@ util::Result<ExecuteResult> CoordinatorImpl::Execute(std::string_view wallet_id,
       chosen.pop_back();  // Insufficient funds or a fee ceiling: try with fewer intents.
     }
     std::set<size_t> taken(chosen.begin(), chosen.end());
-    if (!batch) {
+    taken.insert(gone.begin(), gone.end());
+    if (!batch && !gone.contains(0)) {
       // The first candidate cannot be paid now: it waits, the others are tried.
       result.waiting.push_back(remaining[0].record.id);
       if (first_error.ok()) first_error = last;
-      taken = {0};
+      taken.insert(0);
     }
     std::vector<Candidate> rest;
     for (size_t i = 0; i < remaining.size(); ++i) {

@@ -10,14 +10,18 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "btc/interpreter.h"
+#include "coordinator/bitcoin_core.h"
 #include "coordinator/offline_chain.h"
 #include "storage/sqlite_store.h"
 #include "test/coordinator/coordinator_setup.h"
 #include "test/signer/signer_process.h"
+#include "test/support/bitcoind.h"
 #include "util/hex.h"
 
 namespace kinko::coordinator {
@@ -605,6 +609,149 @@ TEST_F(WorkflowTest, ResumeBuildsABatchLeftInBuilding) {
   EXPECT_EQ(resumed->owner, "test");
   ExpectFinalTransactionVerifies(*resumed);
   EXPECT_EQ(coordinator_->GetIntent(view.record.id)->record.state, IntentState::kBroadcast);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// The same flow on a regtest Bitcoin Core node (when $BITCOIND or `bitcoind` on PATH exists):
+// the wallet is funded by the node's miner, the withdrawal is test-accepted, broadcast, mined,
+// and Resume follows it to confirmation.
+TEST_F(WorkflowTest, RegtestWithdrawalIsBroadcastAndConfirmed) {
+  util::Result<std::unique_ptr<kinko::testing::BitcoindNode>> node =
+      kinko::testing::BitcoindNode::Start();
+  if (node.status().code() == util::StatusCode::kNotFound) {
+    GTEST_SKIP() << kinko::testing::kBitcoindSkip;
+  }
+  ASSERT_TRUE(node.ok()) << node.status();
+  ASSERT_TRUE((*node)->CreateMiner().ok());
+  BitcoinCoreOptions chain_options;
+  chain_options.rpc_url = (*node)->rpc_url();
+  chain_options.cookie_file = (*node)->cookie_file();
+  auto chain = BitcoinCoreChain::Create(chain_options);
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  auto store = storage::SqliteStore::Open(root_ + "/regtest.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  CoordinatorOptions options;
+  options.instance = "regtest";
+  util::Result<std::unique_ptr<Coordinator>> coordinator =
+      Coordinator::Create(kinko::testing::TestContext(), setup_->MakeConfig(urls_), **store,
+                          **chain, std::move(options));
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+
+  const std::string receive =
+      btc::EncodeAddress(funding_.outputs[0].script_pubkey, kinko::testing::kFixtureNetwork)
+          .value();
+  ASSERT_TRUE((*node)->Fund(receive, 1'000'000'000).ok());
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  ASSERT_TRUE((*node)->SyncWallets().ok());
+
+  const std::string to = kinko::testing::ForeignAddress(120);
+  auto submitted = (*coordinator)->SubmitIntent(MakeIntent(120, {{to, 40'000'000}}).Encode());
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  ASSERT_EQ(submitted->first.record.state, IntentState::kApproved);
+  util::Result<ExecuteResult> executed =
+      (*coordinator)->Execute(kinko::testing::kFixtureWalletId, {});
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  ASSERT_EQ(executed->batches.size(), 1u);
+  util::Result<storage::BatchRecord> batch = (*coordinator)->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->state, storage::BatchState::kBroadcast) << batch->detail;
+
+  ASSERT_TRUE((*node)->Mine(1).ok());
+  ASSERT_TRUE((*node)->SyncWallets().ok());
+  ASSERT_TRUE((*coordinator)->Resume().ok());
+  batch = (*coordinator)->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->state, storage::BatchState::kConfirmed) << batch->detail;
+  EXPECT_TRUE(batch->confirmed_height.has_value());
+  EXPECT_EQ((*coordinator)->GetIntent(submitted->first.record.id)->record.state,
+            IntentState::kConfirmed);
+  // The funding coin is spent; the change is the wallet's coin now.
+  util::Result<std::vector<storage::Utxo>> coins =
+      (*coordinator)->Utxos(kinko::testing::kFixtureWalletId);
+  ASSERT_TRUE(coins.ok()) << coins.status();
+  int64_t available = 0;
+  for (const storage::Utxo& coin : *coins) {
+    if (coin.state == storage::UtxoState::kAvailable) {
+      EXPECT_TRUE(coin.change);
+      available += coin.sats;
+    }
+  }
+  EXPECT_EQ(available, 1'000'000'000 - 40'000'000 - batch->fee_sats);
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+// Two coordinators on one store execute the same approved intents at once: the store's
+// compare-and-set gives each intent to one batch, and one transaction pays it.
+TEST_F(WorkflowTest, TwoCoordinatorsExecutingAtOnceBuildOneTransactionPerIntent) {
+  std::vector<storage::IntentId> ids;
+  for (uint64_t i = 0; i < 4; ++i) {
+    ids.push_back(
+        Submit(MakeIntent(130 + i, {{kinko::testing::ForeignAddress(static_cast<uint8_t>(130 + i)),
+                                     100'000}}))
+            .record.id);
+  }
+  std::unique_ptr<Coordinator> other = MakeCoordinator("other");
+  ASSERT_NE(other, nullptr);
+  util::Result<ExecuteResult> a = util::InternalError("not run");
+  util::Result<ExecuteResult> b = util::InternalError("not run");
+  std::thread first([&] { a = coordinator_->Execute(kinko::testing::kFixtureWalletId, {}); });
+  std::thread second([&] { b = other->Execute(kinko::testing::kFixtureWalletId, {}); });
+  first.join();
+  second.join();
+  ASSERT_TRUE(a.ok() || b.ok()) << a.status() << " / " << b.status();
+
+  std::set<int64_t> batches;
+  for (const storage::IntentId& id : ids) {
+    util::Result<IntentView> view = coordinator_->GetIntent(id);
+    ASSERT_TRUE(view.ok());
+    EXPECT_EQ(view->record.state, IntentState::kBroadcast) << view->record.detail;
+    ASSERT_TRUE(view->record.batch_id.has_value());
+    batches.insert(*view->record.batch_id);
+  }
+  // Every exported transaction is one of those batches', and pays each intent once.
+  EXPECT_EQ(ExportedFiles().size(), batches.size());
+  std::multiset<std::string> paid;
+  for (int64_t id : batches) {
+    util::Result<storage::BatchRecord> batch = coordinator_->GetBatch(id);
+    ASSERT_TRUE(batch.ok());
+    for (const auto& [address, sats] : Outputs(*batch)) paid.insert(address);
+  }
+  for (uint64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(paid.count(kinko::testing::ForeignAddress(static_cast<uint8_t>(130 + i))), 1u);
+  }
+}
+
+}  // namespace
+}  // namespace kinko::coordinator
+
+namespace kinko::coordinator {
+namespace {
+
+TEST_F(WorkflowTest, HundredApprovedIntentsArePaidByOneTransaction) {
+  constexpr uint64_t kIntents = 100;
+  for (uint64_t i = 0; i < kIntents; ++i) {
+    Submit(MakeIntent(1000 + i, {{kinko::testing::ForeignAddress(static_cast<uint8_t>(i)),
+                                  100'000 + static_cast<int64_t>(i)}}));
+  }
+  util::Result<ExecuteResult> executed = ExecuteAll();
+  ASSERT_TRUE(executed.ok()) << executed.status();
+  ASSERT_EQ(executed->batches.size(), 1u);
+  util::Result<storage::BatchRecord> batch = coordinator_->GetBatch(executed->batches[0]);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->state, storage::BatchState::kBroadcast) << batch->detail;
+  EXPECT_EQ(batch->intents.size(), kIntents);
+  EXPECT_EQ(Outputs(*batch).size(), kIntents + 1);
+  ExpectFinalTransactionVerifies(*batch);
 }
 
 }  // namespace
