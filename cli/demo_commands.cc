@@ -165,6 +165,12 @@ struct Actor {
   std::string id_hex() const { return util::HexEncode(id); }
 };
 
+// A decision entry of a signer's audit log and its index there.
+struct LoggedDecision {
+  uint64_t index = 0;
+  auditlog::DecisionEntry entry;
+};
+
 struct SignerNode {
   int number = 0;  // 1..3, as the demo names them.
   std::string dir;
@@ -297,8 +303,8 @@ class Demo final {
   std::vector<std::string> ExportedFiles() const;
   util::Status RewriteIntentRow(const std::string& intent_id_hex, const std::string& address,
                                 int64_t sats);
-  util::Result<std::optional<auditlog::DecisionEntry>> FindDecision(
-      const SignerNode& signer, const policy::IntentId& intent_id, uint64_t& index_out);
+  util::Result<std::optional<LoggedDecision>> FindDecision(const SignerNode& signer,
+                                                           const policy::IntentId& intent_id);
 
   const DemoOptions& options_;
   const std::string dir_;
@@ -996,10 +1002,10 @@ util::Status Demo::RewriteIntentRow(const std::string& intent_id_hex, const std:
   return util::OkStatus();
 }
 
-// The latest refused decision of `signer` about `intent_id`, read from its audit log
+// The latest decision of `signer` about `intent_id` among the last 100 entries of its audit log
 // (GET /v1/audit/head and /v1/audit/entries), or nullopt when there is none.
-util::Result<std::optional<auditlog::DecisionEntry>> Demo::FindDecision(
-    const SignerNode& signer, const policy::IntentId& intent_id, uint64_t& index_out) {
+util::Result<std::optional<LoggedDecision>> Demo::FindDecision(const SignerNode& signer,
+                                                               const policy::IntentId& intent_id) {
   util::Result<net::HttpClient> client = net::HttpClient::Create(signer.url);
   if (!client.ok()) return client.status();
   util::Result<net::HttpResponse> head = client->Get("/v1/audit/head");
@@ -1014,7 +1020,7 @@ util::Result<std::optional<auditlog::DecisionEntry>> Demo::FindDecision(
   if (!page.ok()) return page.status();
   util::Result<signerapi::EntriesResponse> entries = signerapi::DecodeEntries(page->body);
   if (!entries.ok()) return entries.status().WithPrefix(signer.url + path);
-  std::optional<auditlog::DecisionEntry> found;
+  std::optional<LoggedDecision> found;
   for (size_t i = 0; i < entries->entries.size(); ++i) {
     util::Result<auditlog::Entry> entry = auditlog::Entry::Decode(entries->entries[i]);
     if (!entry.ok()) return entry.status().WithPrefix(signer.url + " audit entry");
@@ -1024,8 +1030,7 @@ util::Result<std::optional<auditlog::DecisionEntry>> Demo::FindDecision(
         decision->intent_ids.end()) {
       continue;
     }
-    found = *decision;
-    index_out = entries->from + i;
+    found = LoggedDecision{.index = entries->from + i, .entry = *decision};
   }
   return found;
 }
@@ -1076,16 +1081,15 @@ util::Status Demo::ReplayAttack() {
       "own audit log (GET /v1/audit/entries, decoded here):");
   size_t refusals = 0;
   for (const SignerNode& node : signers_) {
-    uint64_t index = 0;
-    util::Result<std::optional<auditlog::DecisionEntry>> decision =
-        FindDecision(node, intent_id, index);
+    util::Result<std::optional<LoggedDecision>> decision = FindDecision(node, intent_id);
     if (!decision.ok()) return decision.status();
     const std::string name = "Signer " + std::to_string(node.number);
     if (!decision->has_value()) {
       say_.Item(name + ": was not asked (no decision about this intent in its log)");
       continue;
     }
-    const auditlog::DecisionEntry& entry = **decision;
+    const auditlog::DecisionEntry& entry = (*decision)->entry;
+    const uint64_t index = (*decision)->index;
     if (entry.outcome == auditlog::Outcome::kSigned) {
       return util::InternalError(name + " SIGNED the attacker's transaction (audit entry " +
                                  std::to_string(index) + ")");
