@@ -18,10 +18,12 @@
 // The demo drives the real programs (kinko-signer, kinkod, bitcoind) as child processes over
 // HTTP, exactly as an operator would; nothing is simulated but the funding coin offline. The
 // children are killed if the demo dies (cli/internal/process.h), and stopped in reverse order
-// of start on every way out of DemoRun.
+// of start on every way out of DemoRun, including SIGINT, SIGTERM or SIGHUP (blocked while the
+// demo runs and looked at between steps: the demo cleans up, then the signal ends it).
 //
 // Unlike the other commands, the demo prints as it goes (it runs for seconds); an error ends it
 // with a message on stderr and exit status 2 after everything it started is stopped.
+#include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -262,6 +264,16 @@ class WorkDir final {
   bool keep_;
 };
 
+// The name of a stop signal (SIGINT, SIGTERM, SIGHUP) that is pending, or nullopt.
+std::optional<std::string> PendingStopSignal() {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return std::nullopt;
+  if (sigismember(&pending, SIGINT) == 1) return "SIGINT";
+  if (sigismember(&pending, SIGTERM) == 1) return "SIGTERM";
+  if (sigismember(&pending, SIGHUP) == 1) return "SIGHUP";
+  return std::nullopt;
+}
+
 // --- The demo ------------------------------------------------------------------------------
 
 class Demo final {
@@ -347,18 +359,29 @@ util::Status Demo::Run() {
       "in " +
       dir_ + (options_.keep_dir.empty() ? " (removed at the end)." : " (kept).") +
       " Every key, coin and address here is made up for the demo.");
-  if (util::Status s = FindPrograms(); !s.ok()) return s;
-  if (util::Status s = MakeIdentities(); !s.ok()) return s;
-  if (util::Status s = KeyCeremony(); !s.ok()) return s;
-  if (util::Status s = WriteAndSignPolicy(); !s.ok()) return s;
-  if (util::Status s = StartSigners(); !s.ok()) return s;
-  if (util::Status s = StartCoordinator(); !s.ok()) return s;
-  if (util::Status s = Fund(); !s.ok()) return s;
-  if (util::Status s = CustomerWithdrawal(); !s.ok()) return s;
-  if (util::Status s = ColdStorageTransfer(); !s.ok()) return s;
-  if (util::Status s = ReplayAttack(); !s.ok()) return s;
-  if (util::Status s = VerifyAuditLogs(); !s.ok()) return s;
+  using StepFunction = util::Status (Demo::*)();
+  const StepFunction steps[] = {&Demo::FindPrograms,
+                                &Demo::MakeIdentities,
+                                &Demo::KeyCeremony,
+                                &Demo::WriteAndSignPolicy,
+                                &Demo::StartSigners,
+                                &Demo::StartCoordinator,
+                                &Demo::Fund,
+                                &Demo::CustomerWithdrawal,
+                                &Demo::ColdStorageTransfer,
+                                &Demo::ReplayAttack,
+                                &Demo::VerifyAuditLogs};
+  for (const StepFunction step : steps) {
+    if (util::Status s = (this->*step)(); !s.ok()) return s;
+    // SIGINT, SIGTERM and SIGHUP are blocked during the demo (DemoRun) and looked at between
+    // steps, so that an interrupted demo still stops what it started and removes its directory.
+    if (std::optional<std::string> signal = PendingStopSignal()) {
+      return util::AbortedError("interrupted by " + *signal);
+    }
+  }
 
+  // Our keep-alive connection would hold one of kinkod's workers until it idles out.
+  operator_client_.reset();
   say_.Step("Stopping everything (SIGTERM, then a wait):");
   for (const std::string& result : processes_.StopAll()) say_.Item(result);
   const double seconds =
@@ -1161,7 +1184,34 @@ util::Status Demo::VerifyAuditLogs() {
   return util::OkStatus();
 }
 
+// The signals that stop the demo, blocked while it runs (and unblocked in its children).
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// Blocks StopSignals() while it lives; a signal that arrived meanwhile is delivered when it is
+// destroyed (after the cleanup), ending the process as it would have. Not copyable.
+class StopSignalsBlocked final {
+ public:
+  StopSignalsBlocked() {
+    const sigset_t set = StopSignals();
+    sigprocmask(SIG_BLOCK, &set, &saved_);
+  }
+  ~StopSignalsBlocked() { sigprocmask(SIG_SETMASK, &saved_, nullptr); }
+  StopSignalsBlocked(const StopSignalsBlocked&) = delete;
+  StopSignalsBlocked& operator=(const StopSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
 util::Result<CommandOutput> DemoRun(const DemoOptions& options) {
+  const StopSignalsBlocked blocked;
   util::Result<WorkDir> dir = WorkDir::Create(options.keep_dir);
   if (!dir.ok()) return dir.status();
   Narrator narrator(stdout);
