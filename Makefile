@@ -1,5 +1,6 @@
 # The two commands of the README's quick start. Everything else is CMake presets.
-#   make demo   install what is missing, build in Release, run the demo
+#   make demo   install what is missing, build in Release, run `kinko demo` (three signers, a
+#               kinkod, two withdrawals and the 2024 attack refused; README "Quick start")
 #   make test   install what is missing, build, run every test
 
 .PHONY: all demo test deps deps-test build format format-check asan clean
@@ -14,8 +15,8 @@ deps-test:
 
 demo: deps
 	cmake --preset release
-	cmake --build --preset release --target kinko
-	scripts/demo build/release/cli/kinko
+	cmake --build --preset release --target kinko kinko-signer kinkod
+	build/release/cli/kinko demo
 
 test: deps-test
 	cmake --preset dev

@@ -57,6 +57,8 @@ int MainOrThrow(int argc, char** argv) {
   RegisterPsbtCommands(app, dispatcher);
   RegisterPolicyCommands(app, dispatcher);
   RegisterAuditCommands(app, dispatcher);
+  RegisterUtxoCommands(app, dispatcher);
+  RegisterDemoCommands(app, dispatcher);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -70,6 +70,8 @@ void RegisterIntentCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterPsbtCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterPolicyCommands(CLI::App& app, Dispatcher& dispatcher);
 void RegisterAuditCommands(CLI::App& app, Dispatcher& dispatcher);
+void RegisterUtxoCommands(CLI::App& app, Dispatcher& dispatcher);
+void RegisterDemoCommands(CLI::App& app, Dispatcher& dispatcher);
 
 // Decodes the hex text of the argument or option `what` ("HEX", "--leaf-hash").
 // Fails with kInvalidArgument "`what`: <hex error>".
