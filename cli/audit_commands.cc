@@ -11,10 +11,6 @@
 //
 // `show` prints the entries as they are stored, one line each; it checks nothing but their
 // encoding.
-//
-// cpp-httplib is included in this file only (it is a large header).
-#include <httplib.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
@@ -34,6 +30,7 @@
 #include "cli/command.h"
 #include "cli/secure_io.h"
 #include "cli/signed_files.h"
+#include "net/http_client.h"
 #include "signerapi/audit_codec.h"
 #include "signerapi/messages.h"
 #include "signerd/setup.h"
@@ -54,48 +51,28 @@ struct SourceOptions {
   std::string ca_cert;  // For https:// URLs: a PEM file of trusted CAs (default: the system's).
 };
 
-// A signer's audit endpoints over HTTP(S). Movable, not copyable.
+// A signer's audit endpoints over HTTP(S). Movable, not copyable; one owner.
 class SignerClient final {
  public:
   // A client for `url` ("http://host:port" or "https://host:port", no path). Fails with
   // kInvalidArgument when the URL has another form.
   static util::Result<SignerClient> Create(const std::string& url, const std::string& ca_cert) {
-    std::string base = url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    const bool https = base.starts_with("https://");
-    if (!https && !base.starts_with("http://")) {
-      return util::InvalidArgumentError("--signer " + url +
-                                        ": expected http://HOST:PORT or https://HOST:PORT");
-    }
-    const std::string_view authority = std::string_view(base).substr(https ? 8 : 7);
-    if (authority.empty() || authority.find_first_of("/?#@") != std::string_view::npos) {
-      return util::InvalidArgumentError("--signer " + url +
-                                        ": expected http://HOST:PORT or https://HOST:PORT");
-    }
-    auto client = std::make_unique<httplib::Client>(base);
-    if (!client->is_valid()) {
-      return util::InvalidArgumentError("--signer " + url + ": not a valid signer URL");
-    }
-    client->set_connection_timeout(5, 0);
-    client->set_read_timeout(30, 0);
-    if (https) {
-      client->enable_server_certificate_verification(true);
-      if (!ca_cert.empty()) client->set_ca_cert_path(ca_cert.c_str());
-    }
-    return SignerClient(base, std::move(client));
+    net::HttpClientOptions options;
+    options.ca_cert = ca_cert;
+    util::Result<net::HttpClient> client = net::HttpClient::Create(url, std::move(options));
+    if (!client.ok()) return client.status().WithPrefix("--signer");
+    return SignerClient(std::move(*client));
   }
 
-  const std::string& url() const { return url_; }
+  const std::string& url() const { return client_.url(); }
 
   // The body of a 200 answer to GET `path`. Fails with kUnavailable naming the URL and path when
   // the signer cannot be reached or answers another status, and with kInvalidArgument when the
   // body is larger than `max_size`.
   util::Result<std::string> Get(const std::string& path, size_t max_size) const {
-    httplib::Result response = client_->Get(path.c_str());
-    const std::string where = url_ + path;
-    if (!response) {
-      return util::UnavailableError(where + ": " + httplib::to_string(response.error()));
-    }
+    util::Result<net::HttpResponse> response = client_.Get(path);
+    if (!response.ok()) return response.status();
+    const std::string where = client_.url() + path;
     if (response->status != 200) {
       return util::UnavailableError(where + ": HTTP " + std::to_string(response->status));
     }
@@ -107,17 +84,11 @@ class SignerClient final {
     return std::move(response->body);
   }
 
-  SignerClient(SignerClient&&) = default;
-  SignerClient& operator=(SignerClient&&) = default;
-  SignerClient(const SignerClient&) = delete;
-  SignerClient& operator=(const SignerClient&) = delete;
-
  private:
-  SignerClient(std::string url, std::unique_ptr<httplib::Client> client)
-      : url_(std::move(url)), client_(std::move(client)) {}
+  explicit SignerClient(net::HttpClient client) : client_(std::move(client)) {}
 
-  std::string url_;
-  std::unique_ptr<httplib::Client> client_;
+  // Get is const to its callers; the connection it keeps alive is not.
+  mutable net::HttpClient client_;
 };
 
 util::Result<signerapi::AuditHead> FetchHead(const SignerClient& client) {

@@ -30,10 +30,8 @@
 #include "signerapi/audit_codec.h"
 #include "signerapi/json_codec.h"
 #include "signerapi/messages.h"
-#include "signerd/file_key.h"
 #include "signerd/internal/metrics.h"
 #include "signerd/key_backend.h"
-#include "signerd/pkcs11_key.h"
 #include "signerd/setup.h"
 #include "signerd/state_store.h"
 #include "util/check.h"
@@ -125,39 +123,6 @@ util::Result<std::vector<uint8_t>> ReadSmallFile(const std::string& path, size_t
   return bytes;
 }
 
-// `text` with every hardened-step marker inside a key origin ("[d34db33f/48h/1H/0'/2h]")
-// written as "'", the form KeyBackend::descriptor_key uses. Outside brackets nothing changes
-// (an xpub's base58 may contain 'h').
-std::string NormalizeOrigins(std::string_view text) {
-  std::string out(text);
-  bool in_origin = false;
-  for (char& c : out) {
-    if (c == '[') in_origin = true;
-    if (c == ']') in_origin = false;
-    if (in_origin && (c == 'h' || c == 'H')) c = '\'';
-  }
-  return out;
-}
-
-// True when the descriptor `descriptor` names `key` (a KEY expression without derivation
-// suffix) as one of its keys: `key` appears after "(", "," or an origin's "]", and before "/",
-// "," or ")".
-bool DescriptorNamesKey(std::string_view descriptor, std::string_view key) {
-  const std::string text = NormalizeOrigins(descriptor);
-  const std::string wanted = NormalizeOrigins(key);
-  if (wanted.empty()) return false;
-  for (size_t at = text.find(wanted); at != std::string::npos; at = text.find(wanted, at + 1)) {
-    const size_t end = at + wanted.size();
-    // A key without origin (a PKCS#11 key) may be written with one in the descriptor.
-    const bool starts =
-        at > 0 && (text[at - 1] == '(' || text[at - 1] == ',' || text[at - 1] == ']');
-    const bool ends =
-        end < text.size() && (text[end] == '/' || text[end] == ',' || text[end] == ')');
-    if (starts && ends) return true;
-  }
-  return false;
-}
-
 // True when the wallet's outputs are taproot (tr() or rawtr(): BIP371 derivations).
 util::Result<bool> WalletUsesTaproot(const crypto::Secp256k1Context& ctx,
                                      const signer::WalletConfig& wallet) {
@@ -185,28 +150,18 @@ util::Result<std::unique_ptr<KeyBackend>> OpenKeyBackend(const crypto::Secp256k1
                                                          const PinnedConfig& config,
                                                          const crypto::SecretBytes& passphrase,
                                                          const std::optional<TokenPin>& pin) {
-  if (config.key_backend == "file") {
-    util::Result<FileKey> key = FileKey::Open(ctx, dir + "/" + config.key_file, passphrase);
-    if (!key.ok()) return key.status();
-    return std::unique_ptr<KeyBackend>(std::make_unique<FileKey>(std::move(*key)));
+  // The database was written by init: another backend name means it was altered.
+  if (config.key_backend != "file" && config.key_backend != "pkcs11") {
+    return util::DataLossError("state database: unknown key backend '" +
+                               BoundedText(config.key_backend, 32) + "'");
   }
-  if (config.key_backend == "pkcs11") {
-    if (!pin.has_value()) {
-      return util::InvalidArgumentError("key backend 'pkcs11': a token pin is required");
-    }
-    util::Result<std::shared_ptr<const Pkcs11Module>> module =
-        Pkcs11Module::Load(config.pkcs11_module);
-    if (!module.ok()) return module.status();
-    util::Result<Pkcs11Key> key =
-        Pkcs11Key::Open(ctx, std::move(*module),
-                        Pkcs11KeyConfig{.token_label = config.pkcs11_token_label,
-                                        .key_label = config.pkcs11_key_label},
-                        *pin);
-    if (!key.ok()) return key.status();
-    return std::unique_ptr<KeyBackend>(std::make_unique<Pkcs11Key>(std::move(*key)));
-  }
-  return util::DataLossError("state database: unknown key backend '" +
-                             BoundedText(config.key_backend, 32) + "'");
+  return OpenWalletKey(ctx, dir,
+                       WalletKeySettings{.key_backend = config.key_backend,
+                                         .key_file = config.key_file,
+                                         .pkcs11_module = config.pkcs11_module,
+                                         .pkcs11_token_label = config.pkcs11_token_label,
+                                         .pkcs11_key_label = config.pkcs11_key_label},
+                       passphrase, pin);
 }
 
 // The time of the last stored entry (0 for an empty log), so that `now` never goes back.

@@ -218,61 +218,29 @@ btc::KeyPath DefaultAccountPath(btc::Network network) {
   return btc::KeyPath{.steps = {48 | kHardened, coin | kHardened, 0 | kHardened, 2 | kHardened}};
 }
 
-// The wallet key that keygen recorded in `record`, opened (a PKCS#11 key keeps its module
-// loaded while it lives).
-util::Result<std::unique_ptr<KeyBackend>> OpenBackend(const crypto::Secp256k1Context& ctx,
-                                                      const std::string& dir,
-                                                      const BackendRecord& record,
-                                                      const crypto::SecretBytes& passphrase,
-                                                      const std::optional<TokenPin>& pin) {
-  if (record.key_backend == "file") {
-    util::Result<FileKey> key = FileKey::Open(ctx, Join(dir, kSigningKeyFile), passphrase);
-    if (!key.ok()) return key.status();
-    return std::unique_ptr<KeyBackend>(std::make_unique<FileKey>(std::move(*key)));
-  }
-  if (!pin) return util::InvalidArgumentError("key backend 'pkcs11': a PIN is required");
-  util::Result<std::shared_ptr<const Pkcs11Module>> module =
-      Pkcs11Module::Load(record.pkcs11_module);
-  if (!module.ok()) return module.status();
-  util::Result<Pkcs11Key> key =
-      Pkcs11Key::Open(ctx, *module,
-                      Pkcs11KeyConfig{.token_label = record.pkcs11_token_label,
-                                      .key_label = record.pkcs11_key_label},
-                      *pin);
-  if (!key.ok()) return key.status();
-  return std::unique_ptr<KeyBackend>(std::make_unique<Pkcs11Key>(std::move(*key)));
-}
-
 bool IsKeyCharacter(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-// True when `descriptor_text` (a descriptor's ToString, hardened steps written with an
-// apostrophe) names `key` (a KeyBackend::descriptor_key: "[origin]xpub" or a hex public key)
-// as a whole key expression: the key text delimited on both sides, preceded by the same origin
-// (or by none, for a key given without one).
-bool DescriptorNamesKey(std::string_view descriptor_text, std::string_view key) {
-  std::string_view origin;
-  std::string_view bare = key;
-  if (!key.empty() && key.front() == '[') {
-    const size_t close = key.find(']');
-    if (close == std::string_view::npos) return false;
-    origin = key.substr(0, close + 1);
-    bare = key.substr(close + 1);
+// `text` with every hardened marker inside an origin's brackets written as "'" (descriptors
+// print "h" or "'"). Outside brackets nothing changes (an xpub's base58 may contain 'h').
+std::string NormalizeOrigins(std::string_view text) {
+  std::string out(text);
+  bool in_origin = false;
+  for (char& c : out) {
+    if (c == '[') in_origin = true;
+    if (c == ']') in_origin = false;
+    if (in_origin && (c == 'h' || c == 'H')) c = '\'';
   }
-  if (bare.empty()) return false;
-  for (size_t at = descriptor_text.find(bare); at != std::string_view::npos;
-       at = descriptor_text.find(bare, at + 1)) {
-    const size_t end = at + bare.size();
-    if (end < descriptor_text.size() && IsKeyCharacter(descriptor_text[end])) continue;
-    if (at > 0 && IsKeyCharacter(descriptor_text[at - 1])) continue;
-    if (origin.empty()) return true;
-    if (at >= origin.size() &&
-        descriptor_text.substr(at - origin.size(), origin.size()) == origin) {
-      return true;
-    }
-  }
-  return false;
+  return out;
+}
+
+WalletKeySettings SettingsOf(const BackendRecord& record) {
+  return WalletKeySettings{.key_backend = record.key_backend,
+                           .key_file = std::string(kSigningKeyFile),
+                           .pkcs11_module = record.pkcs11_module,
+                           .pkcs11_token_label = record.pkcs11_token_label,
+                           .pkcs11_key_label = record.pkcs11_key_label};
 }
 
 // Taproot outputs come only from tr() and rawtr(), which appear only at the top level.
@@ -404,7 +372,7 @@ util::Result<KeygenResult> Init(const crypto::Secp256k1Context& ctx, const InitO
   util::Result<crypto::Ed25519PrivateKey> identity = OpenIdentityKey(options.dir, passphrase);
   if (!identity.ok()) return identity.status();
   util::Result<std::unique_ptr<KeyBackend>> backend =
-      OpenBackend(ctx, options.dir, *record, passphrase, pin);
+      OpenWalletKey(ctx, options.dir, SettingsOf(*record), passphrase, pin);
   if (!backend.ok()) return backend.status();
 
   // The wallet, on the keys' network, with this signer's key in it.
@@ -494,6 +462,58 @@ util::Result<KeygenResult> Init(const crypto::Secp256k1Context& ctx, const InitO
   return KeygenResult{.descriptor_key = descriptor_key,
                       .identity_public_key = identity->public_key(),
                       .signer_id = policy::Ed25519KeyId(identity->public_key())};
+}
+
+util::Result<std::unique_ptr<KeyBackend>> OpenWalletKey(const crypto::Secp256k1Context& ctx,
+                                                        const std::string& dir,
+                                                        const WalletKeySettings& settings,
+                                                        const crypto::SecretBytes& passphrase,
+                                                        const std::optional<TokenPin>& pin) {
+  if (settings.key_backend == "file") {
+    util::Result<FileKey> key = FileKey::Open(ctx, Join(dir, settings.key_file), passphrase);
+    if (!key.ok()) return key.status();
+    return std::unique_ptr<KeyBackend>(std::make_unique<FileKey>(std::move(*key)));
+  }
+  if (settings.key_backend != "pkcs11") {
+    return util::InvalidArgumentError("unknown key backend '" + settings.key_backend.substr(0, 32) +
+                                      "'");
+  }
+  if (!pin) return util::InvalidArgumentError("key backend 'pkcs11': a PIN is required");
+  util::Result<std::shared_ptr<const Pkcs11Module>> module =
+      Pkcs11Module::Load(settings.pkcs11_module);
+  if (!module.ok()) return module.status();
+  util::Result<Pkcs11Key> key =
+      Pkcs11Key::Open(ctx, *module,
+                      Pkcs11KeyConfig{.token_label = settings.pkcs11_token_label,
+                                      .key_label = settings.pkcs11_key_label},
+                      *pin);
+  if (!key.ok()) return key.status();
+  return std::unique_ptr<KeyBackend>(std::make_unique<Pkcs11Key>(std::move(*key)));
+}
+
+bool DescriptorNamesKey(std::string_view descriptor_text, std::string_view key) {
+  const std::string text = NormalizeOrigins(descriptor_text);
+  const std::string wanted = NormalizeOrigins(key);
+  std::string_view origin;
+  std::string_view bare = wanted;
+  if (!bare.empty() && bare.front() == '[') {
+    const size_t close = bare.find(']');
+    if (close == std::string_view::npos) return false;
+    origin = bare.substr(0, close + 1);
+    bare = bare.substr(close + 1);
+  }
+  if (bare.empty()) return false;
+  const std::string_view all = text;
+  for (size_t at = all.find(bare); at != std::string_view::npos; at = all.find(bare, at + 1)) {
+    const size_t end = at + bare.size();
+    if (end < all.size() && IsKeyCharacter(all[end])) continue;
+    if (at > 0 && IsKeyCharacter(all[at - 1])) continue;
+    if (origin.empty()) return true;
+    if (at >= origin.size() && all.substr(at - origin.size(), origin.size()) == origin) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace kinko::signerd

@@ -21,8 +21,10 @@
 #define KINKO_SIGNERD_SETUP_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "btc/address.h"
@@ -33,6 +35,7 @@
 #include "crypto/secret.h"
 #include "policy/identity.h"
 #include "policy/policy.h"
+#include "signerd/key_backend.h"
 #include "signerd/secret_input.h"
 #include "util/result.h"
 
@@ -98,6 +101,32 @@ struct InitOptions {
 util::Result<KeygenResult> Init(const crypto::Secp256k1Context& ctx, const InitOptions& options,
                                 const crypto::SecretBytes& passphrase,
                                 const std::optional<TokenPin>& pin);
+
+// How a state directory's wallet key is opened: the backend.json record of keygen, the
+// PinnedConfig of the state database.
+struct WalletKeySettings {
+  std::string key_backend;  // "file" or "pkcs11".
+  std::string key_file;     // file: the key file's name in the state directory.
+  std::string pkcs11_module;
+  std::string pkcs11_token_label;
+  std::string pkcs11_key_label;
+};
+
+// Opens the wallet key of state directory `dir` (a PKCS#11 key keeps its module loaded while it
+// lives). Fails with kInvalidArgument for an unknown backend or a pkcs11 backend without `pin`,
+// and with the backends' errors (kNotFound, kPermissionDenied for a wrong passphrase or PIN,
+// kUnavailable).
+util::Result<std::unique_ptr<KeyBackend>> OpenWalletKey(const crypto::Secp256k1Context& ctx,
+                                                        const std::string& dir,
+                                                        const WalletKeySettings& settings,
+                                                        const crypto::SecretBytes& passphrase,
+                                                        const std::optional<TokenPin>& pin);
+
+// True when `descriptor_text` (a descriptor's ToString) names `key` (a
+// KeyBackend::descriptor_key: "[origin]xpub" or a hex public key) as a whole key expression:
+// the key text delimited on both sides, preceded by the same origin (hardened steps compared as
+// written with 'h' or an apostrophe), or by any origin or none for a key given without one.
+bool DescriptorNamesKey(std::string_view descriptor_text, std::string_view key);
 
 }  // namespace kinko::signerd
 
