@@ -302,26 +302,8 @@ net::HttpReply Error(int status, std::string_view code, const std::string& messa
 // "Errors"). kPermissionDenied here is about a signature inside the submitted object (the
 // caller was authenticated before), so it is 422, not 403.
 int HttpStatusOf(util::StatusCode code) {
-  switch (code) {
-    case util::StatusCode::kOk:
-      return 200;
-    case util::StatusCode::kInvalidArgument:
-      return 400;
-    case util::StatusCode::kPermissionDenied:
-      return 422;
-    case util::StatusCode::kNotFound:
-      return 404;
-    case util::StatusCode::kAlreadyExists:
-    case util::StatusCode::kFailedPrecondition:
-      return 409;
-    case util::StatusCode::kUnavailable:
-    case util::StatusCode::kAborted:
-      return 503;
-    case util::StatusCode::kDataLoss:
-    case util::StatusCode::kInternal:
-      return 500;
-  }
-  return 500;
+  if (code == util::StatusCode::kPermissionDenied) return 422;
+  return signerapi::HttpStatusFor(code);
 }
 
 net::HttpReply StatusReply(const util::Status& status) {

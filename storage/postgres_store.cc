@@ -661,10 +661,6 @@ util::Result<bool> MigrateOneStep(Tx& tx) {
 
 // --- Reading records ---
 
-constexpr const char* kIntentColumns =
-    "id, wallet, state, signed_intent, requester, external_ref, created_at, expires_at, "
-    "received_at, updated_at, batch_id, detail, revision";
-
 // The outputs of the intents `ids`, by intent, in order.
 util::Result<std::map<IntentId, std::vector<PayOutput>>> LoadOutputs(
     Tx& tx, const std::vector<IntentId>& ids) {
@@ -687,7 +683,7 @@ util::Result<std::map<IntentId, std::vector<PayOutput>>> LoadOutputs(
   return out;
 }
 
-// The intents `sql` selects (kIntentColumns), with their outputs.
+// The intents `sql` selects (every column of `intents`, read by name), with their outputs.
 util::Result<std::vector<IntentRecord>> ReadIntents(Tx& tx, const char* sql, const Params& params) {
   util::Result<PgResult> rows = tx.Exec(sql, params);
   if (!rows.ok()) return rows.status();
@@ -728,11 +724,8 @@ util::Result<std::vector<IntentRecord>> ReadIntents(Tx& tx, const char* sql, con
   return intents;
 }
 
-constexpr const char* kBatchColumns =
-    "id, wallet, state, change_index, psbt, final_tx, txid, fee_sats, fee_rate_sat_per_kvb, "
-    "detail, owner, lease_until, confirmed_height, created_at, updated_at, revision";
-
-// The batches `sql` selects (kBatchColumns), with their intents and inputs.
+// The batches `sql` selects (every column of `batches`, read by name), with their intents and
+// inputs.
 util::Result<std::vector<BatchRecord>> ReadBatches(Tx& tx, const char* sql, const Params& params) {
   util::Result<PgResult> rows = tx.Exec(sql, params);
   if (!rows.ok()) return rows.status();
