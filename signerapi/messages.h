@@ -73,7 +73,9 @@ struct SignRequest {
   // none. The signer refuses to sign when its own log does not extend it ("state_rolled_back":
   // its state was restored from an older copy; decision 0008). This component checks only the
   // size: the signer decodes the head and verifies that it signed it.
-  std::optional<std::vector<uint8_t>> known_head;
+  // (The initializer keeps designated initializers that omit it free of
+  // -Wmissing-field-initializers.)
+  std::optional<std::vector<uint8_t>> known_head = std::nullopt;
 };
 
 // Compares the PSBTs, the encodings of every intent and approval, and the known heads.

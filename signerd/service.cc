@@ -601,8 +601,10 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
                               .log_root = std::nullopt};
     if (known_head->size <= log.size()) {
       util::Result<auditlog::Hash> root = log.RootAt(known_head->size);
-      if (!root.ok())
+      // RootAt fails only beyond the log's size, which the condition excludes.
+      if (!root.ok()) {
         return StatusReply(util::InternalError("audit log: " + root.status().message()));
+      }
       known->log_root = *root;
     }
   }
