@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "btc/address.h"
@@ -931,6 +932,28 @@ TEST(DecideUnfreezeTest, NeedsTheThresholdOfAdminsInForceAndTheFreezeInForce) {
   ASSERT_FALSE(replay.accepted());
   EXPECT_EQ(replay.refusal->code, kUnfreezeUnknownFreeze);
   EXPECT_EQ(replay.refusal->status.code(), util::StatusCode::kFailedPrecondition);
+}
+
+// The codes are stored in audit logs and matched by clients and monitors: pinned here.
+TEST(DecideTest, RefusalCodesAreStable) {
+  const std::vector<std::pair<std::string_view, std::string_view>> codes = {
+      {kRefusalFrozen, "frozen"},
+      {kRefusalIntentReplayed, "intent_replayed"},
+      {kRefusalStateRolledBack, "state_rolled_back"},
+      {kRefusalInvalidSignature, "invalid_signature"},
+      {kPolicyNotAuthorized, "policy_not_authorized"},
+      {kPolicyWrongNetwork, "policy_wrong_network"},
+      {kPolicyStaleSequence, "policy_stale_sequence"},
+      {kPolicyWrongPredecessor, "policy_wrong_predecessor"},
+      {kPolicyAlreadyKnown, "policy_already_known"},
+      {kFreezeNotAuthorized, "freeze_not_authorized"},
+      {kFreezeWrongSigner, "freeze_wrong_signer"},
+      {kFreezeReplayed, "freeze_replayed"},
+      {kUnfreezeNotAuthorized, "unfreeze_not_authorized"},
+      {kUnfreezeUnknownFreeze, "unfreeze_unknown_freeze"},
+      {kUnfreezeScopeMismatch, "unfreeze_scope_mismatch"},
+  };
+  for (const auto& [constant, pinned] : codes) EXPECT_EQ(constant, pinned);
 }
 
 // ---------------------------------------------------------------------------------------------
