@@ -180,8 +180,8 @@ MeasuredTimes DecideAndSign(const Setup& setup, btc::Psbt psbt, size_t inputs) {
   request.intents.push_back({std::move(intent).value(), std::move(approvals)});
   const double decoded = ThreadCpuSeconds();
 
-  const SignDecision decision =
-      DecideSign(setup.ctx, *setup.config, *setup.state, request, testing::kFixtureNow);
+  const SignDecision decision = DecideSign(setup.ctx, *setup.config, *setup.state, request,
+                                           std::nullopt, testing::kFixtureNow);
   CHECK(decision.allowed());
   const double decided = ThreadCpuSeconds();
 

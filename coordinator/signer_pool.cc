@@ -98,11 +98,23 @@ util::Status CheckAuditHead(const SignerEndpoint& endpoint, const signerapi::Aud
 
 // Asks one signer. Never fails: every problem is an answer of kind kError or kRolledBack.
 SignerAnswer AskOne(const SignerEndpoint& endpoint, const signerapi::SignRequest& request,
-                    const std::string& body, const btc::Transaction& unsigned_tx,
-                    storage::Store& store) {
+                    const btc::Transaction& unsigned_tx, storage::Store& store) {
   SignerAnswer answer;
   answer.url = endpoint.url;
   answer.signer = endpoint.id;
+  // The signer's latest head kept here goes with the request (decision 0008): a signer whose
+  // state was restored from an older copy refuses to sign ("state_rolled_back") rather than
+  // signing with forgotten consumed intents and spends.
+  util::Result<std::optional<storage::SignerHead>> kept = store.GetSignerHead(endpoint.id);
+  if (!kept.ok()) {
+    answer.error = "kept audit head: " + kept.status().message();
+    return answer;
+  }
+  signerapi::SignRequest with_head = request;
+  if (kept->has_value() && !(*kept)->signed_tree_head.empty()) {
+    with_head.known_head = (*kept)->signed_tree_head;
+  }
+  const std::string body = signerapi::EncodeSignRequest(with_head);
   util::Result<net::HttpClient> client =
       net::HttpClient::Create(endpoint.url, ClientOptions(endpoint));
   if (!client.ok()) {
@@ -197,12 +209,11 @@ util::Result<SignOutcome> SignerPool::Sign(
     const std::function<util::Status(const SignerAnswer&)>& on_answer) {
   util::Result<btc::Transaction> unsigned_tx = request.psbt.GetUnsignedTx();
   if (!unsigned_tx.ok()) return unsigned_tx.status().WithPrefix("sign request");
-  const std::string body = signerapi::EncodeSignRequest(request);
   SignOutcome outcome;
   outcome.threshold = threshold_;
   for (const SignerEndpoint& endpoint : signers_) {
     if (outcome.enough()) break;
-    SignerAnswer answer = AskOne(endpoint, request, body, *unsigned_tx, *store_);
+    SignerAnswer answer = AskOne(endpoint, request, *unsigned_tx, *store_);
     util::Status persisted = on_answer(answer);
     if (!persisted.ok()) return persisted;
     if (answer.outcome == SignerAnswer::Outcome::kSigned)

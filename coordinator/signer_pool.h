@@ -56,7 +56,10 @@ class SignerPool {
   // `signers` in the order they are asked; `store` keeps their audit heads.
   SignerPool(std::vector<SignerEndpoint> signers, uint32_t threshold, storage::Store& store);
 
-  // Sends `request` to the signers in order until `threshold` signed or all were asked. Called
+  // Sends `request` to the signers in order until `threshold` signed or all were asked, each
+  // with the latest signed audit head kept for it as known_head (none before its first answer;
+  // `request.known_head` is replaced). A signer whose kept head cannot be read (store down) is
+  // not asked: its answer is kError. Called
   // after each answer with it, so the caller can persist it before the next signer is asked
   // (`on_answer` returning an error stops the round with that error). Never fails for a
   // signer's refusal or absence: those are answers.

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,92 @@ TEST_F(SignerPoolTest, HeadSignedByAnotherKeyThanThePinnedIdIsRolledBack) {
   EXPECT_FALSE(outcome->answers[0].psbt.has_value());
   EXPECT_EQ(outcome->signed_psbts.size(), 2u);  // Signers 2 and 3.
   EXPECT_EQ(outcome->answers.size(), 3u);
+}
+
+// Copies a signer's database files (signer.db and its -wal and -shm, when present) from the
+// state directory or backup `from` to `to`, removing those `to` had; the signer must be stopped.
+void CopyDatabase(const std::filesystem::path& from, const std::filesystem::path& to) {
+  for (const std::string name : {"signer.db", "signer.db-wal", "signer.db-shm"}) {
+    std::filesystem::remove(to / name);
+    if (std::filesystem::exists(from / name)) std::filesystem::copy_file(from / name, to / name);
+  }
+}
+
+// Decision 0008: the pool sends each signer the head kept for it, so a signer whose state was
+// restored from an older copy refuses to sign itself ("state_rolled_back") instead of signing
+// with forgotten consumed intents, and the pool reports it as rolled back.
+TEST_F(SignerPoolTest, SendsTheKeptHeadSoASignerRestoredFromAnOlderCopyRefuses) {
+  const std::filesystem::path dir = deployment_->dirs()[0];
+  const std::filesystem::path backup = root_ + "/backup";
+  std::filesystem::create_directories(backup);
+  ASSERT_EQ(signers_[0]->Stop(), 0);
+  CopyDatabase(dir, backup);
+  const auto restart = [&] {
+    util::Result<std::unique_ptr<SignerProcess>> process =
+        SignerProcess::Start(dir.string(), deployment_->passphrase());
+    ASSERT_TRUE(process.ok()) << process.status();
+    signers_[0] = *std::move(process);
+  };
+  restart();
+
+  const auto round = [&](uint64_t n) {
+    SignerPool pool(Endpoints(), 2, *store_);
+    util::Result<SignOutcome> outcome =
+        pool.Sign(deployment_->MakeSignRequest(n).request,
+                  [](const SignerAnswer&) { return util::OkStatus(); });
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? *std::move(outcome) : SignOutcome{};
+  };
+  // The first round keeps signer 1's head; the second sends it, and the genuine head signs.
+  ASSERT_EQ(round(10).answers.at(0).outcome, SignerAnswer::Outcome::kSigned);
+  const SignOutcome second = round(11);
+  ASSERT_EQ(second.answers.at(0).outcome, SignerAnswer::Outcome::kSigned)
+      << second.answers.at(0).error;
+  util::Result<std::optional<storage::SignerHead>> kept =
+      store_->GetSignerHead(deployment_->keys()[0].signer_id);
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ((*kept)->tree_size, second.answers[0].audit->head.tree_size);
+
+  // Restored from the copy taken before both rounds: signer 1 refuses, the others sign.
+  ASSERT_EQ(signers_[0]->Stop(), 0);
+  CopyDatabase(backup, dir);
+  restart();
+  const SignOutcome third = round(12);
+  ASSERT_EQ(third.answers.size(), 3u);
+  const SignerAnswer& refused = third.answers[0];
+  EXPECT_EQ(refused.outcome, SignerAnswer::Outcome::kRolledBack) << refused.error;
+  ASSERT_TRUE(refused.refusal.has_value()) << refused.error;
+  EXPECT_EQ(refused.refusal->code, "state_rolled_back");
+  EXPECT_NE(refused.refusal->detail.find("the coordinator holds head " +
+                                         std::to_string((*kept)->tree_size)),
+            std::string::npos)
+      << refused.refusal->detail;
+  EXPECT_FALSE(refused.psbt.has_value());
+  EXPECT_TRUE(third.enough());
+}
+
+// A kept head that the signer did not sign (here: another signer's) is refused by the signer as
+// an invalid signature, which shows that the pool sends it.
+TEST_F(SignerPoolTest, AKeptHeadOfAnotherSignerIsRefusedAsAnInvalidSignature) {
+  SignerPool pool(Endpoints(), 2, *store_);
+  util::Result<SignOutcome> first = pool.Sign(deployment_->MakeSignRequest(20).request,
+                                              [](const SignerAnswer&) { return util::OkStatus(); });
+  ASSERT_TRUE(first.ok()) << first.status();
+  util::Result<std::optional<storage::SignerHead>> other =
+      store_->GetSignerHead(deployment_->keys()[1].signer_id);
+  ASSERT_TRUE(other.ok() && other->has_value());
+  storage::SignerHead swapped = **other;
+  swapped.signer = deployment_->keys()[0].signer_id;
+  ASSERT_TRUE(store_->PutSignerHead(swapped).ok());
+
+  util::Result<SignOutcome> second =
+      pool.Sign(deployment_->MakeSignRequest(21).request,
+                [](const SignerAnswer&) { return util::OkStatus(); });
+  ASSERT_TRUE(second.ok()) << second.status();
+  const SignerAnswer& answer = second->answers.at(0);
+  EXPECT_EQ(answer.outcome, SignerAnswer::Outcome::kError);
+  EXPECT_NE(answer.error.find("http 403: invalid_signature"), std::string::npos) << answer.error;
+  EXPECT_FALSE(answer.psbt.has_value());
 }
 
 TEST_F(SignerPoolTest, UnreachableSignerIsAnErrorAndOnAnswerErrorStopsTheRound) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "policy/intent.h"
@@ -1037,7 +1038,8 @@ const SignedPolicy& InForce(const GovernanceState& state, uint64_t now) {
   return state.active;
 }
 
-util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now) {
+std::variant<Acceptance, ProposalRefusal> EvaluateProposal(const GovernanceState& state,
+                                                           SignedPolicy next, uint64_t now) {
   GovernanceState current = Advance(state, now);
   // The latest accepted policy is the one a successor must follow; the policy in force names
   // who may sign it, and is what the change is measured against. Admins that a pending policy
@@ -1051,24 +1053,29 @@ util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next
   const std::vector<KeyId> admins = in_force.AdminIds();
   if (util::Status s = CheckAdminSignatures(next, admins, in_force.fields().governance.threshold);
       !s.ok()) {
-    return s;
+    return ProposalRefusal{.check = ProposalCheck::kAdminSignatures, .status = std::move(s)};
   }
   if (proposed.network != latest.fields().network) {
-    return util::FailedPreconditionError("policy network " +
-                                         std::string(btc::NetworkName(proposed.network)) +
-                                         " is not the current policy's network " +
-                                         std::string(btc::NetworkName(latest.fields().network)));
+    return ProposalRefusal{.check = ProposalCheck::kNetwork,
+                           .status = util::FailedPreconditionError(
+                               "policy network " + std::string(btc::NetworkName(proposed.network)) +
+                               " is not the current policy's network " +
+                               std::string(btc::NetworkName(latest.fields().network)))};
   }
   if (proposed.sequence <= latest.fields().sequence) {
-    return util::FailedPreconditionError("stale sequence " + std::to_string(proposed.sequence) +
-                                         ": the current policy has sequence " +
-                                         std::to_string(latest.fields().sequence));
+    return ProposalRefusal{
+        .check = ProposalCheck::kSequence,
+        .status = util::FailedPreconditionError(
+            "stale sequence " + std::to_string(proposed.sequence) +
+            ": the current policy has sequence " + std::to_string(latest.fields().sequence))};
   }
   if (proposed.predecessor != latest.digest()) {
-    return util::FailedPreconditionError(
-        "predecessor " +
-        (proposed.predecessor.has_value() ? GroupedHex(*proposed.predecessor) : "(none)") +
-        " is not the current policy " + GroupedHex(latest.digest()));
+    return ProposalRefusal{
+        .check = ProposalCheck::kPredecessor,
+        .status = util::FailedPreconditionError(
+            "predecessor " +
+            (proposed.predecessor.has_value() ? GroupedHex(*proposed.predecessor) : "(none)") +
+            " is not the current policy " + GroupedHex(latest.digest()))};
   }
 
   std::vector<Change> changes = Compare(in_force, next.policy());
@@ -1091,6 +1098,14 @@ util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next
                     .immediate = false,
                     .effective_from = effective_from,
                     .changes = std::move(changes)};
+}
+
+util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now) {
+  std::variant<Acceptance, ProposalRefusal> outcome = EvaluateProposal(state, std::move(next), now);
+  if (ProposalRefusal* refusal = std::get_if<ProposalRefusal>(&outcome)) {
+    return std::move(refusal->status);
+  }
+  return std::get<Acceptance>(std::move(outcome));
 }
 
 }  // namespace kinko::policy

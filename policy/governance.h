@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "policy/identity.h"
@@ -148,6 +149,25 @@ struct Acceptance {
 // activation_delay: a loosening cannot shorten its own delay, and each newer accepted
 // loosening restarts the clock.
 util::Result<Acceptance> Propose(const GovernanceState& state, SignedPolicy next, uint64_t now);
+
+// Propose's checks, in the order it makes them: which one refused a proposal.
+enum class ProposalCheck {
+  kAdminSignatures,  // Too few admin signatures of the policy in force (kPermissionDenied).
+  kNetwork,          // Another network (kFailedPrecondition).
+  kSequence,         // A stale sequence (kFailedPrecondition).
+  kPredecessor,      // Another predecessor (kFailedPrecondition).
+};
+
+// A proposal Propose refuses: the check that failed and Propose's error for it.
+struct ProposalRefusal {
+  ProposalCheck check = ProposalCheck::kAdminSignatures;
+  util::Status status;  // Not OK: exactly what Propose returns.
+};
+
+// Propose, telling which check refused: the Acceptance Propose returns, or the refusal (with the
+// status Propose fails with). For callers that report the reason by name (the signer's codes).
+std::variant<Acceptance, ProposalRefusal> EvaluateProposal(const GovernanceState& state,
+                                                           SignedPolicy next, uint64_t now);
 
 // The state at `now`: a pending policy whose time has come becomes active.
 GovernanceState Advance(const GovernanceState& state, uint64_t now);

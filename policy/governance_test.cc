@@ -4,7 +4,9 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "btc/address.h"
@@ -678,6 +680,7 @@ struct ProposeCase {
   util::StatusCode code;
   std::string message;  // A prefix of the message.
   bool immediate;
+  std::optional<ProposalCheck> check = std::nullopt;  // The check that refuses, when one does.
 };
 
 TEST(GovernanceTest, Propose) {
@@ -711,7 +714,8 @@ TEST(GovernanceTest, Propose) {
        {"admin-1", "admin-2"},
        util::StatusCode::kFailedPrecondition,
        "predecessor ",
-       false},
+       false,
+       ProposalCheck::kPredecessor},
       {"no predecessor",
        [](const Policy& p) {
          return Successor(p, [](PolicyFields& f) {
@@ -722,7 +726,8 @@ TEST(GovernanceTest, Propose) {
        {"admin-1", "admin-2"},
        util::StatusCode::kFailedPrecondition,
        "predecessor (none)",
-       false},
+       false,
+       ProposalCheck::kPredecessor},
       {"stale sequence",
        [](const Policy& p) {
          return Successor(p, [](PolicyFields& f) {
@@ -733,7 +738,8 @@ TEST(GovernanceTest, Propose) {
        {"admin-1", "admin-2"},
        util::StatusCode::kFailedPrecondition,
        "stale sequence 4: the current policy has sequence 5",
-       false},
+       false,
+       ProposalCheck::kSequence},
       {"equal sequence",
        [](const Policy& p) {
          return Successor(p, [](PolicyFields& f) {
@@ -744,19 +750,22 @@ TEST(GovernanceTest, Propose) {
        {"admin-1", "admin-2"},
        util::StatusCode::kFailedPrecondition,
        "stale sequence 5: the current policy has sequence 5",
-       false},
+       false,
+       ProposalCheck::kSequence},
       {"under threshold",
        [](const Policy& p) { return Successor(p, Tighten); },
        {"admin-1"},
        util::StatusCode::kPermissionDenied,
        "policy has 1 of the 2 admin signatures it needs (signed by: admin-1)",
-       false},
+       false,
+       ProposalCheck::kAdminSignatures},
       {"a signer that is not an admin does not count",
        [](const Policy& p) { return Successor(p, Tighten); },
        {"admin-1", "mallory"},
        util::StatusCode::kPermissionDenied,
        "policy has 1 of the 2 admin signatures",
-       false},
+       false,
+       ProposalCheck::kAdminSignatures},
       {"the new policy's own admins do not count",
        [](const Policy& p) {
          return Successor(p, [](PolicyFields& f) {
@@ -766,7 +775,8 @@ TEST(GovernanceTest, Propose) {
        {"bob", "carol", "admin-1"},
        util::StatusCode::kPermissionDenied,
        "policy has 1 of the 2 admin signatures",
-       false},
+       false,
+       ProposalCheck::kAdminSignatures},
       {"another network",
        [](const Policy& p) {
          return Successor(p, [](PolicyFields& f) {
@@ -777,7 +787,8 @@ TEST(GovernanceTest, Propose) {
        {"admin-1", "admin-2"},
        util::StatusCode::kFailedPrecondition,
        "policy network test is not the current policy's network main",
-       false},
+       false,
+       ProposalCheck::kNetwork},
   };
   for (const ProposeCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -785,10 +796,18 @@ TEST(GovernanceTest, Propose) {
     const SignedPolicy next = SignBy(c.next(state.active.policy()), c.signers);
     const util::Result<Acceptance> accepted = Propose(state, next, now);
     EXPECT_EQ(accepted.status().code(), c.code) << accepted.status();
+    // EvaluateProposal names the check that refused, with Propose's status.
+    const std::variant<Acceptance, ProposalRefusal> outcome = EvaluateProposal(state, next, now);
+    const ProposalRefusal* refusal = std::get_if<ProposalRefusal>(&outcome);
+    EXPECT_EQ(refusal != nullptr, !accepted.ok());
     if (!accepted.ok()) {
       EXPECT_TRUE(accepted.status().message().starts_with(c.message)) << accepted.status();
+      ASSERT_NE(refusal, nullptr);
+      EXPECT_EQ(refusal->status, accepted.status());
+      EXPECT_EQ(std::optional<ProposalCheck>(refusal->check), c.check);
       continue;
     }
+    EXPECT_FALSE(c.check.has_value());
     EXPECT_EQ(accepted->immediate, c.immediate);
     EXPECT_EQ(Loosens(accepted->changes), !c.immediate);
     if (c.immediate) {

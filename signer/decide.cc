@@ -4,9 +4,11 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "policy/policy.h"
+#include "util/check.h"
 #include "util/hex.h"
 #include "util/status.h"
 
@@ -69,6 +71,28 @@ std::vector<policy::KeyId> AdminSigners(const policy::Policy& policy,
   return counted;
 }
 
+// The code of a proposal refused by `check`.
+std::string_view PolicyRefusalCode(policy::ProposalCheck check) {
+  switch (check) {
+    case policy::ProposalCheck::kAdminSignatures:
+      return kPolicyNotAuthorized;
+    case policy::ProposalCheck::kNetwork:
+      return kPolicyWrongNetwork;
+    case policy::ProposalCheck::kSequence:
+      return kPolicyStaleSequence;
+    case policy::ProposalCheck::kPredecessor:
+      return kPolicyWrongPredecessor;
+  }
+  // Unreachable: every enumerator is handled above.
+  CHECK(false);
+  return kPolicyNotAuthorized;
+}
+
+ChangeDecision RefuseChange(std::string_view code, util::Status status) {
+  return ChangeDecision{.refusal = ChangeRefusal{.code = code, .status = std::move(status)},
+                        .change = {}};
+}
+
 }  // namespace
 
 void ApplyChange(SignerState& state, const StateChange& change) {
@@ -87,7 +111,7 @@ void ApplyChange(SignerState& state, const StateChange& change) {
 
 SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig& config,
                         const SignerState& state, const signerapi::SignRequest& request,
-                        uint64_t now) {
+                        const std::optional<KnownHead>& known_head, uint64_t now) {
   // Which policy decides does not depend on anything that can fail, so every decision, refused
   // or not, names it for the audit log.
   const policy::SignedPolicy& in_force = policy::InForce(state.governance, now);
@@ -104,6 +128,28 @@ SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig&
       detail += " and " + std::to_string(state.freezes.size() - 1) + " more";
     }
     return Refuse(std::move(decision), kRefusalFrozen, std::nullopt, "", "", std::move(detail));
+  }
+
+  // 1a. The coordinator holds a head this signer signed that its log does not extend: the
+  // state was restored from an older copy, and consumed intents and spends may be forgotten.
+  if (known_head.has_value()) {
+    const KnownHead& head = *known_head;
+    const std::string held = "the coordinator holds head " + std::to_string(head.size) + " (root " +
+                             Hex(head.root) + ") signed by this signer; ";
+    const std::string restored = ": its state was restored from an older copy";
+    if (head.size > head.log_size) {
+      return Refuse(
+          std::move(decision), kRefusalStateRolledBack, std::nullopt, "", "",
+          held + "this signer's log has " + std::to_string(head.log_size) + " entries" + restored);
+    }
+    // Invariant (the daemon's contract): log_root is present when size <= log_size.
+    CHECK(head.log_root.has_value());
+    if (*head.log_root != head.root) {
+      return Refuse(std::move(decision), kRefusalStateRolledBack, std::nullopt, "", "",
+                    held + "this signer's log has " + std::to_string(head.log_size) +
+                        " entries and its root at size " + std::to_string(head.size) + " is " +
+                        Hex(*head.log_root) + restored);
+    }
   }
 
   // 3. Replays, before anything else about the intents.
@@ -159,55 +205,70 @@ SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig&
 }
 
 // The governance state alone names who may change the policy: the configuration is not used.
-util::Result<PolicyDecision> DecidePolicy(const SignerConfig& /*config*/, const SignerState& state,
-                                          const policy::SignedPolicy& next, uint64_t now) {
+PolicyDecision DecidePolicy(const SignerConfig& /*config*/, const SignerState& state,
+                            const policy::SignedPolicy& next, uint64_t now) {
+  const auto refuse = [](std::string_view code, util::Status status) {
+    return PolicyDecision{.refusal = ChangeRefusal{.code = code, .status = std::move(status)},
+                          .acceptance = std::nullopt,
+                          .change = {}};
+  };
   const policy::GovernanceState current = policy::Advance(state.governance, now);
   const policy::Digest& digest = next.policy().digest();
   if (current.active.policy().digest() == digest) {
-    return util::AlreadyExistsError("policy " + Hex(digest) + " is already in force");
+    return refuse(kPolicyAlreadyKnown,
+                  util::AlreadyExistsError("policy " + Hex(digest) + " is already in force"));
   }
   if (current.pending.has_value() && current.pending->policy().digest() == digest) {
-    return util::AlreadyExistsError("policy " + Hex(digest) + " is already pending");
+    return refuse(kPolicyAlreadyKnown,
+                  util::AlreadyExistsError("policy " + Hex(digest) + " is already pending"));
   }
-  util::Result<policy::Acceptance> acceptance = policy::Propose(state.governance, next, now);
-  if (!acceptance.ok()) return acceptance.status();
-  PolicyDecision decision{.acceptance = std::move(acceptance).value(), .change = {}};
-  decision.change.governance = decision.acceptance.state;
+  std::variant<policy::Acceptance, policy::ProposalRefusal> outcome =
+      policy::EvaluateProposal(state.governance, next, now);
+  if (policy::ProposalRefusal* refusal = std::get_if<policy::ProposalRefusal>(&outcome)) {
+    return refuse(PolicyRefusalCode(refusal->check), std::move(refusal->status));
+  }
+  PolicyDecision decision{.refusal = std::nullopt,
+                          .acceptance = std::get<policy::Acceptance>(std::move(outcome)),
+                          .change = {}};
+  decision.change.governance = decision.acceptance->state;
   return decision;
 }
 
-util::Result<StateChange> DecideFreeze(const SignerConfig& config, const SignerState& state,
-                                       const signerapi::SignedFreeze& freeze, uint64_t now) {
+ChangeDecision DecideFreeze(const SignerConfig& config, const SignerState& state,
+                            const signerapi::SignedFreeze& freeze, uint64_t now) {
   const policy::KeyId signer = freeze.signer();
   const std::vector<policy::KeyId> admins =
       policy::InForce(state.governance, now).policy().AdminIds();
   if (!Contains(config.watchers, signer) && !Contains(admins, signer)) {
-    return util::PermissionDeniedError("freeze signed by key " + Hex(signer) +
-                                       ", which is neither a watcher nor an admin of the policy "
-                                       "in force");
+    return RefuseChange(kFreezeNotAuthorized,
+                        util::PermissionDeniedError("freeze signed by key " + Hex(signer) +
+                                                    ", which is neither a watcher nor an admin of "
+                                                    "the policy in force"));
   }
   const signerapi::FreezeScope& scope = freeze.freeze().fields().scope;
   if (!scope.AppliesTo(config.signer_id)) {
-    return util::FailedPreconditionError("freeze applies to signer " + Hex(*scope.signer) +
-                                         ", not to this signer " + Hex(config.signer_id));
+    return RefuseChange(kFreezeWrongSigner, util::FailedPreconditionError(
+                                                "freeze applies to signer " + Hex(*scope.signer) +
+                                                ", not to this signer " + Hex(config.signer_id)));
   }
   const policy::Digest& digest = freeze.freeze().digest();
   if (state.lifted_freezes.contains(digest)) {
-    return util::FailedPreconditionError("freeze " + Hex(digest) +
-                                         " was applied and lifted before");
+    return RefuseChange(
+        kFreezeReplayed,
+        util::FailedPreconditionError("freeze " + Hex(digest) + " was applied and lifted before"));
   }
+  ChangeDecision decision;
   for (const signerapi::SignedFreeze& in_force : state.freezes) {
-    if (in_force.freeze().digest() == digest) return StateChange{};
+    if (in_force.freeze().digest() == digest) return decision;
   }
-  StateChange change;
-  change.freeze_added = freeze;
-  return change;
+  decision.change.freeze_added = freeze;
+  return decision;
 }
 
 // The configuration is not used: the freeze an unfreeze lifts was checked against this signer's
 // scope when it was applied, and the unfreeze must carry the same scope.
-util::Result<StateChange> DecideUnfreeze(const SignerConfig& /*config*/, const SignerState& state,
-                                         const signerapi::SignedUnfreeze& unfreeze, uint64_t now) {
+ChangeDecision DecideUnfreeze(const SignerConfig& /*config*/, const SignerState& state,
+                              const signerapi::SignedUnfreeze& unfreeze, uint64_t now) {
   const policy::Policy& policy = policy::InForce(state.governance, now).policy();
   const uint32_t threshold = policy.fields().governance.threshold;
   const std::vector<policy::KeyId> counted = AdminSigners(policy, unfreeze.signers());
@@ -217,9 +278,11 @@ util::Result<StateChange> DecideUnfreeze(const SignerConfig& /*config*/, const S
       if (!labels.empty()) labels += ", ";
       labels += std::string(policy.KeyLabel(id).value_or("?"));
     }
-    return util::PermissionDeniedError(
-        "unfreeze has " + std::to_string(counted.size()) + " of the " + std::to_string(threshold) +
-        " admin signatures it needs (signed by: " + (labels.empty() ? "none" : labels) + ")");
+    return RefuseChange(kUnfreezeNotAuthorized,
+                        util::PermissionDeniedError(
+                            "unfreeze has " + std::to_string(counted.size()) + " of the " +
+                            std::to_string(threshold) + " admin signatures it needs (signed by: " +
+                            (labels.empty() ? "none" : labels) + ")"));
   }
   const signerapi::UnfreezeFields& fields = unfreeze.unfreeze().fields();
   const auto lifted = std::find_if(state.freezes.begin(), state.freezes.end(),
@@ -227,15 +290,18 @@ util::Result<StateChange> DecideUnfreeze(const SignerConfig& /*config*/, const S
                                      return freeze.freeze().digest() == fields.freeze_digest;
                                    });
   if (lifted == state.freezes.end()) {
-    return util::FailedPreconditionError("unfreeze lifts freeze " + Hex(fields.freeze_digest) +
-                                         ", which is not in force");
+    return RefuseChange(
+        kUnfreezeUnknownFreeze,
+        util::FailedPreconditionError("unfreeze lifts freeze " + Hex(fields.freeze_digest) +
+                                      ", which is not in force"));
   }
   if (lifted->freeze().fields().scope != fields.scope) {
-    return util::FailedPreconditionError("unfreeze scope differs from the freeze's");
+    return RefuseChange(kUnfreezeScopeMismatch,
+                        util::FailedPreconditionError("unfreeze scope differs from the freeze's"));
   }
-  StateChange change;
-  change.freeze_lifted = fields.freeze_digest;
-  return change;
+  ChangeDecision decision;
+  decision.change.freeze_lifted = fields.freeze_digest;
+  return decision;
 }
 
 }  // namespace kinko::signer

@@ -28,6 +28,7 @@
 #include "signerapi/freeze.h"
 #include "signerapi/messages.h"
 #include "util/result.h"
+#include "util/status.h"
 
 namespace kinko::signer {
 
@@ -77,9 +78,37 @@ struct StateChange {
 void ApplyChange(SignerState& state, const StateChange& change);
 
 // The signer's own refusal codes, besides policy::RefusalCodeName and TransactionRefusalName
-// (DO NOT CHANGE: in audit logs, metrics and the API).
+// (DO NOT CHANGE: in audit logs, metrics and the API; doc/signer-api.md lists each with its HTTP
+// status).
 inline constexpr std::string_view kRefusalFrozen = "frozen";                   // HTTP 423
 inline constexpr std::string_view kRefusalIntentReplayed = "intent_replayed";  // HTTP 409
+// The coordinator holds a head signed by this signer that this signer's log does not extend.
+inline constexpr std::string_view kRefusalStateRolledBack = "state_rolled_back";  // HTTP 409
+// A signature in the request does not verify (an intent, an approval, a policy, a freeze, an
+// unfreeze, or the known head). The daemon finds it (decoding); the code is shared here.
+inline constexpr std::string_view kRefusalInvalidSignature = "invalid_signature";  // HTTP 403
+
+// The codes of refused policy updates (DecidePolicy), freezes (DecideFreeze) and unfreezes
+// (DecideUnfreeze), with their HTTP status (DO NOT CHANGE: in audit logs and the API).
+inline constexpr std::string_view kPolicyNotAuthorized = "policy_not_authorized";        // 403
+inline constexpr std::string_view kPolicyWrongNetwork = "policy_wrong_network";          // 409
+inline constexpr std::string_view kPolicyStaleSequence = "policy_stale_sequence";        // 409
+inline constexpr std::string_view kPolicyWrongPredecessor = "policy_wrong_predecessor";  // 409
+inline constexpr std::string_view kPolicyAlreadyKnown = "policy_already_known";          // 409
+inline constexpr std::string_view kFreezeNotAuthorized = "freeze_not_authorized";        // 403
+inline constexpr std::string_view kFreezeWrongSigner = "freeze_wrong_signer";            // 409
+inline constexpr std::string_view kFreezeReplayed = "freeze_replayed";                   // 409
+inline constexpr std::string_view kUnfreezeNotAuthorized = "unfreeze_not_authorized";    // 403
+inline constexpr std::string_view kUnfreezeUnknownFreeze = "unfreeze_unknown_freeze";    // 409
+inline constexpr std::string_view kUnfreezeScopeMismatch = "unfreeze_scope_mismatch";    // 409
+
+// Why a policy update, a freeze or an unfreeze was refused.
+struct ChangeRefusal {
+  std::string_view code;  // One of the constants above (static storage).
+  // Not OK. Its code gives the HTTP status (signerapi::HttpStatusFor: kPermissionDenied 403,
+  // kFailedPrecondition and kAlreadyExists 409); its message is the refusal's detail.
+  util::Status status;
+};
 
 // Why a sign request was refused: the fields of signerapi::RefusedResult and of the audit log's
 // decision entry. Never contains key material.
@@ -106,8 +135,23 @@ struct SignDecision {
   bool allowed() const { return !refusal.has_value(); }
 };
 
+// What this signer's own audit log says about the head the coordinator holds
+// (signerapi::SignRequest::known_head). The daemon fills it in after checking that this signer
+// signed the head (its own head key), so that the decision itself does no I/O and no
+// cryptography on the log.
+struct KnownHead {
+  uint64_t size = 0;      // The tree size the head states.
+  policy::Digest root{};  // The root it states.
+  uint64_t log_size = 0;  // The number of entries in this signer's log now.
+  // The log's root when it had `size` entries; absent when size > log_size.
+  std::optional<policy::Digest> log_root;
+};
+
 // Decides whether to sign `request` at `now`. The first failing step decides, in this order:
 //   1. the signer is frozen: "frozen", detail naming the freeze in force (its digest and reason);
+//   1a. `known_head` is present and this signer's log does not extend it (its size is greater
+//      than log_size, or log_root differs from its root): "state_rolled_back", detail naming both
+//      sizes (the state was restored from an older copy; decision 0008);
 //   2. the policy in force is InForce(state.governance, now) (a pending policy whose time has
 //      come is used; the daemon then commits the promotion with its next change);
 //   3. an intent id of the request is in state.consumed: "intent_replayed" naming the intent by
@@ -128,42 +172,56 @@ struct SignDecision {
 // and policy_digest are filled in refused decisions too.
 SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig& config,
                         const SignerState& state, const signerapi::SignRequest& request,
-                        uint64_t now);
+                        const std::optional<KnownHead>& known_head, uint64_t now);
 
-// The decision on a policy update: the change to commit (a new governance state) and what
-// policy::Propose said.
+// The decision on a policy update.
 struct PolicyDecision {
-  policy::Acceptance acceptance;
-  StateChange change;  // change.governance = acceptance.state.
+  std::optional<ChangeRefusal> refusal;          // Present exactly when refused.
+  std::optional<policy::Acceptance> acceptance;  // Present exactly when accepted.
+  StateChange change;  // When accepted, change.governance = acceptance->state; else empty.
+
+  bool accepted() const { return !refusal.has_value(); }
 };
 
-// Decides whether to accept `next` at `now` (policy::Propose on state.governance). Fails with:
-// kAlreadyExists "policy <digest> is already in force" (or "... already pending") when `next`
-// is the policy in force or the pending one; otherwise Propose's failures (kPermissionDenied for
-// too few admin signatures, kFailedPrecondition for another network, a stale sequence or
-// another predecessor), unchanged.
-util::Result<PolicyDecision> DecidePolicy(const SignerConfig& config, const SignerState& state,
-                                          const policy::SignedPolicy& next, uint64_t now);
+// Decides whether to accept `next` at `now` (policy::EvaluateProposal on state.governance).
+// Refuses with, in this order:
+//  - kPolicyAlreadyKnown, kAlreadyExists "policy <digest> is already in force" (or "... already
+//    pending") when `next` is the policy in force or the pending one;
+//  - kPolicyNotAuthorized, kPermissionDenied (too few admin signatures of the policy in force);
+//  - kPolicyWrongNetwork, kPolicyStaleSequence, kPolicyWrongPredecessor, kFailedPrecondition;
+// each with policy::Propose's message, unchanged.
+PolicyDecision DecidePolicy(const SignerConfig& config, const SignerState& state,
+                            const policy::SignedPolicy& next, uint64_t now);
 
-// Decides whether to apply `freeze` at `now`. Returns the change (freeze_added), or an empty
-// change when this freeze is already in force (accepting it again changes nothing). Fails with:
-// kPermissionDenied "freeze signed by key <id>, which is neither a watcher nor an admin of the
-// policy in force" when its signer is neither in config.watchers nor an admin of
-// InForce(state.governance, now); kFailedPrecondition "freeze applies to signer <id>, not to
-// this signer <id>" when its scope names another signer; kFailedPrecondition "freeze <digest>
-// was applied and lifted before" when it is in state.lifted_freezes.
-util::Result<StateChange> DecideFreeze(const SignerConfig& config, const SignerState& state,
-                                       const signerapi::SignedFreeze& freeze, uint64_t now);
+// The decision on a freeze or an unfreeze.
+struct ChangeDecision {
+  std::optional<ChangeRefusal> refusal;  // Present exactly when refused.
+  StateChange change;                    // Empty when refused.
 
-// Decides whether to apply `unfreeze` at `now`. Returns the change (freeze_lifted). Fails with:
-// kPermissionDenied "unfreeze has N of the M admin signatures it needs (signed by: ...)" when
-// fewer distinct admins of InForce(state.governance, now) than its governance threshold signed
-// (other keys are ignored); kFailedPrecondition "unfreeze lifts freeze <digest>, which is not in
-// force" when no freeze in force has its freeze digest (never applied, or lifted already: a
-// replayed unfreeze); kFailedPrecondition "unfreeze scope differs from the freeze's" when its
+  bool accepted() const { return !refusal.has_value(); }
+};
+
+// Decides whether to apply `freeze` at `now`. Accepted: the change (freeze_added), or an empty
+// change when this freeze is already in force (accepting it again changes nothing). Refuses with:
+// kFreezeNotAuthorized, kPermissionDenied "freeze signed by key <id>, which is neither a watcher
+// nor an admin of the policy in force" when its signer is neither in config.watchers nor an
+// admin of InForce(state.governance, now); kFreezeWrongSigner, kFailedPrecondition "freeze
+// applies to signer <id>, not to this signer <id>" when its scope names another signer;
+// kFreezeReplayed, kFailedPrecondition "freeze <digest> was applied and lifted before" when it
+// is in state.lifted_freezes.
+ChangeDecision DecideFreeze(const SignerConfig& config, const SignerState& state,
+                            const signerapi::SignedFreeze& freeze, uint64_t now);
+
+// Decides whether to apply `unfreeze` at `now`. Accepted: the change (freeze_lifted). Refuses
+// with: kUnfreezeNotAuthorized, kPermissionDenied "unfreeze has N of the M admin signatures it
+// needs (signed by: ...)" when fewer distinct admins of InForce(state.governance, now) than its
+// governance threshold signed (other keys are ignored); kUnfreezeUnknownFreeze,
+// kFailedPrecondition "unfreeze lifts freeze <digest>, which is not in force" when no freeze in
+// force has its freeze digest (never applied, or lifted already: a replayed unfreeze);
+// kUnfreezeScopeMismatch, kFailedPrecondition "unfreeze scope differs from the freeze's" when its
 // scope is not the lifted freeze's scope.
-util::Result<StateChange> DecideUnfreeze(const SignerConfig& config, const SignerState& state,
-                                         const signerapi::SignedUnfreeze& unfreeze, uint64_t now);
+ChangeDecision DecideUnfreeze(const SignerConfig& config, const SignerState& state,
+                              const signerapi::SignedUnfreeze& unfreeze, uint64_t now);
 
 }  // namespace kinko::signer
 

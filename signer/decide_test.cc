@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "btc/address.h"
@@ -135,6 +136,8 @@ struct Scenario {
   btc::Network wallet_network = btc::Network::kRegtest;
   uint32_t change_index_max = testing::kFixtureIndexMax;
   uint64_t now = kFixtureNow;
+  // What the signer's log says about the head the coordinator holds; none by default.
+  std::optional<KnownHead> known_head;
   // Edits after the valid pieces are built.
   std::function<void(SignerState&)> edit_state;
   std::function<void(signerapi::SignRequest&, const policy::Digest& policy_digest)> edit_request;
@@ -144,6 +147,7 @@ struct Built {
   SignerConfig config;
   SignerState state;
   signerapi::SignRequest request;
+  std::optional<KnownHead> known_head;
   uint64_t now = 0;
 };
 
@@ -162,6 +166,7 @@ Built Build(const Scenario& s) {
               .state = testing::MakeSignerState(testing::InstallPolicy(
                   actors, testing::MakePolicy(actors, s.policy), kFixtureNow - 1000)),
               .request = {},
+              .known_head = s.known_head,
               .now = s.now};
   const policy::Digest digest = built.state.governance.active.policy().digest();
 
@@ -184,7 +189,8 @@ Built Build(const Scenario& s) {
 }
 
 SignDecision Decide(const Built& built) {
-  return DecideSign(TestContext(), built.config, built.state, built.request, built.now);
+  return DecideSign(TestContext(), built.config, built.state, built.request, built.known_head,
+                    built.now);
 }
 
 signerapi::SignedFreeze MakeFreeze(const crypto::Ed25519PrivateKey& key,
@@ -248,7 +254,7 @@ TEST(DecideSignTest, ValidRequestIsAllowedAndConsumesItsIntents) {
   EXPECT_EQ(after.consumed.size(), 2u);
   EXPECT_EQ(after.velocity.spends, decision.change.spends);
   const SignDecision again =
-      DecideSign(TestContext(), built.config, after, built.request, built.now);
+      DecideSign(TestContext(), built.config, after, built.request, std::nullopt, built.now);
   ASSERT_FALSE(again.allowed());
   EXPECT_EQ(again.refusal->code, kRefusalIntentReplayed);
   EXPECT_EQ(again.refusal->intent_index, 0u);
@@ -312,6 +318,19 @@ TEST(DecideSignTest, AllowedTransactionSignedByTwoKeysVerifiesInProcessAndWithTh
   std::filesystem::remove_all(dir);
 }
 
+// A head of `size` entries whose root is filled with `root_fill`, against a log of `log_size`
+// entries whose root at `size` is filled with `log_root_fill` (absent when the log is shorter).
+KnownHead KnownHeadOf(uint64_t size, uint8_t root_fill, uint64_t log_size,
+                      std::optional<uint8_t> log_root_fill) {
+  KnownHead head{.size = size, .root = {}, .log_size = log_size, .log_root = std::nullopt};
+  head.root.fill(root_fill);
+  if (log_root_fill.has_value()) {
+    head.log_root.emplace();
+    head.log_root->fill(*log_root_fill);
+  }
+  return head;
+}
+
 struct RefusalCase {
   std::string name;
   std::function<void(Scenario&)> change;
@@ -339,6 +358,13 @@ const std::vector<RefusalCase>& RefusalCases() {
          };
        },
        "intent_replayed", 1, "", ""},
+      // The coordinator holds a head of size 57 signed by this signer.
+      {"KnownHeadBeyondTheLog",
+       [](Scenario& s) { s.known_head = KnownHeadOf(57, 0x57, 41, std::nullopt); },
+       "state_rolled_back", std::nullopt, "", ""},
+      {"KnownHeadRootDiffersFromTheLogs",
+       [](Scenario& s) { s.known_head = KnownHeadOf(57, 0x57, 60, 0x99); },
+       "state_rolled_back", std::nullopt, "", ""},
       // policy::Evaluate without the transaction's facts.
       {"UnknownRequester", [](Scenario& s) { s.options0.requester = &Actors().outsider; },
        "unknown_requester", 0, "", ""},
@@ -578,6 +604,7 @@ TEST(DecideSignTest, TableCoversEveryReachableCode) {
   for (const RefusalCase& c : RefusalCases()) codes.insert(c.code);
   EXPECT_TRUE(codes.contains(std::string(kRefusalFrozen)));
   EXPECT_TRUE(codes.contains(std::string(kRefusalIntentReplayed)));
+  EXPECT_TRUE(codes.contains(std::string(kRefusalStateRolledBack)));
   for (int code = 0; code <= static_cast<int>(policy::RefusalCode::kWindowLimit); ++code) {
     const std::string name(policy::RefusalCodeName(static_cast<policy::RefusalCode>(code)));
     EXPECT_TRUE(codes.contains(name)) << name;
@@ -622,6 +649,56 @@ TEST(DecideSignTest, FrozenComesFirstThenReplay) {
   EXPECT_EQ(Decide(Build(s)).refusal->code, kRefusalFrozen);
 }
 
+// A head the log extends (the same size and root, or a smaller size whose root the log had) is
+// no reason to refuse; a head the log does not extend is named in the detail with both sizes.
+TEST(DecideSignTest, KnownHeadTheLogExtendsIsAllowedAndARolledBackLogIsNamed) {
+  struct Case {
+    std::string name;
+    KnownHead head;
+    bool allowed;
+    std::string detail;
+  };
+  const std::string root57 = util::HexEncode(KnownHeadOf(57, 0x57, 0, std::nullopt).root);
+  const std::vector<Case> cases = {
+      {"the current head", KnownHeadOf(57, 0x57, 57, 0x57), true, ""},
+      {"an earlier head", KnownHeadOf(57, 0x57, 90, 0x57), true, ""},
+      {"the empty head", KnownHeadOf(0, 0x57, 90, 0x57), true, ""},
+      {"a head beyond the log", KnownHeadOf(57, 0x57, 41, std::nullopt), false,
+       "the coordinator holds head 57 (root " + root57 +
+           ") signed by this signer; this signer's log has 41 entries: its state was restored "
+           "from an older copy"},
+      {"another root at the same size", KnownHeadOf(57, 0x57, 57, 0x99), false,
+       "this signer's log has 57 entries and its root at size 57 is " +
+           util::HexEncode(KnownHeadOf(0, 0x99, 0, std::nullopt).root) +
+           ": its state was restored from an older copy"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Scenario s;
+    s.known_head = c.head;
+    const SignDecision decision = Decide(Build(s));
+    EXPECT_EQ(decision.allowed(), c.allowed);
+    if (c.allowed) continue;
+    ASSERT_TRUE(decision.refusal.has_value());
+    EXPECT_EQ(decision.refusal->code, kRefusalStateRolledBack);
+    EXPECT_NE(decision.refusal->detail.find(c.detail), std::string::npos)
+        << decision.refusal->detail;
+  }
+}
+
+// The order: frozen, then a rolled-back state, then a replay.
+TEST(DecideSignTest, RolledBackComesAfterFrozenAndBeforeReplay) {
+  Scenario s;
+  s.known_head = KnownHeadOf(57, 0x57, 41, std::nullopt);
+  s.edit_state = [](SignerState& state) { state.consumed.insert(testing::TestIntentId(1)); };
+  EXPECT_EQ(Decide(Build(s)).refusal->code, kRefusalStateRolledBack);
+  s.edit_state = [](SignerState& state) {
+    state.consumed.insert(testing::TestIntentId(1));
+    state.freezes.push_back(MakeFreeze(Actors().watcher, std::nullopt));
+  };
+  EXPECT_EQ(Decide(Build(s)).refusal->code, kRefusalFrozen);
+}
+
 // A loosening policy (small withdrawals up to 2 BTC) accepted at kFixtureNow takes effect one
 // activation delay later, to the second: not used before, used (and its promotion carried in
 // the change) from then on.
@@ -653,7 +730,7 @@ TEST(DecideSignTest, PendingPolicyDecidesFromItsSecondAndTheChangeCarriesTheProm
   request.psbt = testing::BuildPsbt(ctx, config.wallet, {intent});
   request.intents = {{intent, {}}};
 
-  const SignDecision before = DecideSign(ctx, config, state, request, from - 1);
+  const SignDecision before = DecideSign(ctx, config, state, request, std::nullopt, from - 1);
   ASSERT_FALSE(before.allowed());
   EXPECT_EQ(before.refusal->code, "rule_denies");
   EXPECT_EQ(before.refusal->rule, "everything else");
@@ -661,7 +738,7 @@ TEST(DecideSignTest, PendingPolicyDecidesFromItsSecondAndTheChangeCarriesTheProm
   EXPECT_EQ(before.policy_digest, first.policy().digest());
   EXPECT_TRUE(before.change.empty());
 
-  const SignDecision at = DecideSign(ctx, config, state, request, from);
+  const SignDecision at = DecideSign(ctx, config, state, request, std::nullopt, from);
   ASSERT_TRUE(at.allowed()) << at.refusal->detail;
   EXPECT_EQ(at.policy_sequence, 2u);
   EXPECT_EQ(at.policy_digest, second.policy().digest());
@@ -705,70 +782,78 @@ TEST(DecideFreezeTest, WatcherAndAdminsMayFreezeOthersMayNot) {
     const crypto::Ed25519PrivateKey* key;
     std::optional<policy::KeyId> scope;
     std::optional<util::StatusCode> error;
+    std::string_view code;
   };
   const std::vector<Case> cases = {
-      {"watcher, every signer", &Actors().watcher, std::nullopt, std::nullopt},
-      {"watcher, this signer", &Actors().watcher, self, std::nullopt},
-      {"admin-3", &Actors().admins[2], std::nullopt, std::nullopt},
-      {"approver", &Actors().approvers[0], std::nullopt, util::StatusCode::kPermissionDenied},
-      {"unknown key", &Actors().outsider, std::nullopt, util::StatusCode::kPermissionDenied},
-      {"another signer", &Actors().watcher, other, util::StatusCode::kFailedPrecondition},
+      {"watcher, every signer", &Actors().watcher, std::nullopt, std::nullopt, ""},
+      {"watcher, this signer", &Actors().watcher, self, std::nullopt, ""},
+      {"admin-3", &Actors().admins[2], std::nullopt, std::nullopt, ""},
+      {"approver", &Actors().approvers[0], std::nullopt, util::StatusCode::kPermissionDenied,
+       kFreezeNotAuthorized},
+      {"unknown key", &Actors().outsider, std::nullopt, util::StatusCode::kPermissionDenied,
+       kFreezeNotAuthorized},
+      {"another signer", &Actors().watcher, other, util::StatusCode::kFailedPrecondition,
+       kFreezeWrongSigner},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const signerapi::SignedFreeze freeze = MakeFreeze(*c.key, c.scope);
-    util::Result<StateChange> change = DecideFreeze(f.config, f.state, freeze, kFixtureNow);
+    const ChangeDecision decision = DecideFreeze(f.config, f.state, freeze, kFixtureNow);
     if (c.error) {
-      ASSERT_FALSE(change.ok());
-      EXPECT_EQ(change.status().code(), *c.error) << change.status();
+      ASSERT_FALSE(decision.accepted());
+      EXPECT_EQ(decision.refusal->code, c.code);
+      EXPECT_EQ(decision.refusal->status.code(), *c.error) << decision.refusal->status;
+      EXPECT_TRUE(decision.change.empty());
       continue;
     }
-    ASSERT_TRUE(change.ok()) << change.status();
-    EXPECT_EQ(change->freeze_added, freeze);
-    EXPECT_FALSE(change->freeze_lifted.has_value());
-    EXPECT_TRUE(change->consumed.empty());
+    ASSERT_TRUE(decision.accepted()) << decision.refusal->status;
+    EXPECT_EQ(decision.change.freeze_added, freeze);
+    EXPECT_FALSE(decision.change.freeze_lifted.has_value());
+    EXPECT_TRUE(decision.change.consumed.empty());
   }
 }
 
 TEST(DecideFreezeTest, SameFreezeTwiceChangesNothingAndLiftedFreezeIsNotReplayed) {
   FreezeFixture f;
   const signerapi::SignedFreeze freeze = MakeFreeze(Actors().watcher, std::nullopt);
-  util::Result<StateChange> first = DecideFreeze(f.config, f.state, freeze, kFixtureNow);
-  ASSERT_TRUE(first.ok()) << first.status();
-  ApplyChange(f.state, *first);
+  const ChangeDecision first = DecideFreeze(f.config, f.state, freeze, kFixtureNow);
+  ASSERT_TRUE(first.accepted()) << first.refusal->status;
+  ApplyChange(f.state, first.change);
   ASSERT_TRUE(f.state.frozen());
 
-  util::Result<StateChange> again = DecideFreeze(f.config, f.state, freeze, kFixtureNow + 1);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_TRUE(again->empty());
+  const ChangeDecision again = DecideFreeze(f.config, f.state, freeze, kFixtureNow + 1);
+  ASSERT_TRUE(again.accepted()) << again.refusal->status;
+  EXPECT_TRUE(again.change.empty());
 
   // Another freeze (another nonce) is a second freeze in force.
-  util::Result<StateChange> second =
+  const ChangeDecision second =
       DecideFreeze(f.config, f.state, MakeFreeze(Actors().admins[0], std::nullopt, 9), kFixtureNow);
-  ASSERT_TRUE(second.ok()) << second.status();
-  EXPECT_TRUE(second->freeze_added.has_value());
+  ASSERT_TRUE(second.accepted()) << second.refusal->status;
+  EXPECT_TRUE(second.change.freeze_added.has_value());
 
-  util::Result<StateChange> lift =
+  const ChangeDecision lift =
       DecideUnfreeze(f.config, f.state,
                      MakeUnfreeze({&Actors().admins[0], &Actors().admins[1]},
                                   freeze.freeze().digest(), std::nullopt),
                      kFixtureNow + 60);
-  ASSERT_TRUE(lift.ok()) << lift.status();
-  ApplyChange(f.state, *lift);
+  ASSERT_TRUE(lift.accepted()) << lift.refusal->status;
+  ApplyChange(f.state, lift.change);
   EXPECT_FALSE(f.state.frozen());
   EXPECT_TRUE(f.state.lifted_freezes.contains(freeze.freeze().digest()));
 
-  util::Result<StateChange> replayed = DecideFreeze(f.config, f.state, freeze, kFixtureNow + 120);
-  ASSERT_FALSE(replayed.ok());
-  EXPECT_EQ(replayed.status().code(), util::StatusCode::kFailedPrecondition);
-  EXPECT_NE(replayed.status().message().find("lifted before"), std::string::npos)
-      << replayed.status();
+  const ChangeDecision replayed = DecideFreeze(f.config, f.state, freeze, kFixtureNow + 120);
+  ASSERT_FALSE(replayed.accepted());
+  EXPECT_EQ(replayed.refusal->code, kFreezeReplayed);
+  EXPECT_EQ(replayed.refusal->status.code(), util::StatusCode::kFailedPrecondition);
+  EXPECT_NE(replayed.refusal->status.message().find("lifted before"), std::string::npos)
+      << replayed.refusal->status;
+  EXPECT_TRUE(replayed.change.empty());
 }
 
 TEST(DecideUnfreezeTest, NeedsTheThresholdOfAdminsInForceAndTheFreezeInForce) {
   FreezeFixture f;
   const signerapi::SignedFreeze freeze = MakeFreeze(Actors().watcher, std::nullopt);
-  ApplyChange(f.state, DecideFreeze(f.config, f.state, freeze, kFixtureNow).value());
+  ApplyChange(f.state, DecideFreeze(f.config, f.state, freeze, kFixtureNow).change);
   const policy::Digest digest = freeze.freeze().digest();
   const testing::Actors& a = Actors();
   const policy::KeyId self = testing::IdOf(a.signer);
@@ -778,65 +863,97 @@ TEST(DecideUnfreezeTest, NeedsTheThresholdOfAdminsInForceAndTheFreezeInForce) {
     policy::Digest freeze_digest;
     std::optional<policy::KeyId> scope;
     std::optional<util::StatusCode> error;
+    std::string_view code;
     std::string message;
   };
   policy::Digest unknown = digest;
   unknown[0] ^= 0x01;
   const std::vector<Case> cases = {
-      {"two admins", {&a.admins[0], &a.admins[1]}, digest, std::nullopt, std::nullopt, ""},
+      {"two admins", {&a.admins[0], &a.admins[1]}, digest, std::nullopt, std::nullopt, "", ""},
       {"three admins",
        {&a.admins[0], &a.admins[1], &a.admins[2]},
        digest,
        std::nullopt,
        std::nullopt,
+       "",
        ""},
       {"one admin and others",
        {&a.admins[2], &a.watcher, &a.outsider, &a.approvers[0]},
        digest,
        std::nullopt,
        util::StatusCode::kPermissionDenied,
+       kUnfreezeNotAuthorized,
        "unfreeze has 1 of the 2 admin signatures it needs (signed by: admin-3)"},
       {"no admin",
        {&a.watcher},
        digest,
        std::nullopt,
        util::StatusCode::kPermissionDenied,
+       kUnfreezeNotAuthorized,
        "unfreeze has 0 of the 2 admin signatures it needs (signed by: none)"},
       {"unknown freeze",
        {&a.admins[0], &a.admins[1]},
        unknown,
        std::nullopt,
        util::StatusCode::kFailedPrecondition,
+       kUnfreezeUnknownFreeze,
        "which is not in force"},
       {"other scope",
        {&a.admins[0], &a.admins[1]},
        digest,
        self,
        util::StatusCode::kFailedPrecondition,
+       kUnfreezeScopeMismatch,
        "unfreeze scope differs from the freeze's"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    util::Result<StateChange> change = DecideUnfreeze(
+    const ChangeDecision decision = DecideUnfreeze(
         f.config, f.state, MakeUnfreeze(c.keys, c.freeze_digest, c.scope), kFixtureNow + 60);
     if (c.error) {
-      ASSERT_FALSE(change.ok());
-      EXPECT_EQ(change.status().code(), *c.error) << change.status();
-      EXPECT_NE(change.status().message().find(c.message), std::string::npos) << change.status();
+      ASSERT_FALSE(decision.accepted());
+      EXPECT_EQ(decision.refusal->code, c.code);
+      EXPECT_EQ(decision.refusal->status.code(), *c.error) << decision.refusal->status;
+      EXPECT_NE(decision.refusal->status.message().find(c.message), std::string::npos)
+          << decision.refusal->status;
+      EXPECT_TRUE(decision.change.empty());
       continue;
     }
-    ASSERT_TRUE(change.ok()) << change.status();
-    EXPECT_EQ(change->freeze_lifted, digest);
-    EXPECT_FALSE(change->freeze_added.has_value());
+    ASSERT_TRUE(decision.accepted()) << decision.refusal->status;
+    EXPECT_EQ(decision.change.freeze_lifted, digest);
+    EXPECT_FALSE(decision.change.freeze_added.has_value());
   }
 
   // Applied, the same unfreeze is a replay: its freeze is no longer in force.
   const signerapi::SignedUnfreeze unfreeze =
       MakeUnfreeze({&a.admins[0], &a.admins[1]}, digest, std::nullopt);
-  ApplyChange(f.state, DecideUnfreeze(f.config, f.state, unfreeze, kFixtureNow + 60).value());
-  util::Result<StateChange> replay = DecideUnfreeze(f.config, f.state, unfreeze, kFixtureNow + 120);
-  ASSERT_FALSE(replay.ok());
-  EXPECT_EQ(replay.status().code(), util::StatusCode::kFailedPrecondition);
+  ApplyChange(f.state, DecideUnfreeze(f.config, f.state, unfreeze, kFixtureNow + 60).change);
+  const ChangeDecision replay = DecideUnfreeze(f.config, f.state, unfreeze, kFixtureNow + 120);
+  ASSERT_FALSE(replay.accepted());
+  EXPECT_EQ(replay.refusal->code, kUnfreezeUnknownFreeze);
+  EXPECT_EQ(replay.refusal->status.code(), util::StatusCode::kFailedPrecondition);
+}
+
+// The codes are stored in audit logs and matched by clients and monitors: pinned here.
+TEST(DecideTest, RefusalCodesAreStable) {
+  const std::vector<std::pair<std::string_view, std::string_view>> codes = {
+      {kRefusalFrozen, "frozen"},
+      {kRefusalIntentReplayed, "intent_replayed"},
+      {kRefusalStateRolledBack, "state_rolled_back"},
+      {kRefusalInvalidSignature, "invalid_signature"},
+      {kPolicyNotAuthorized, "policy_not_authorized"},
+      {kPolicyWrongNetwork, "policy_wrong_network"},
+      {kPolicyStaleSequence, "policy_stale_sequence"},
+      {kPolicyWrongPredecessor, "policy_wrong_predecessor"},
+      {kPolicyAlreadyKnown, "policy_already_known"},
+      {kFreezeNotAuthorized, "freeze_not_authorized"},
+      {kFreezeWrongSigner, "freeze_wrong_signer"},
+      {kFreezeReplayed, "freeze_replayed"},
+      {kUnfreezeNotAuthorized, "unfreeze_not_authorized"},
+      {kUnfreezeUnknownFreeze, "unfreeze_unknown_freeze"},
+      {kUnfreezeScopeMismatch, "unfreeze_scope_mismatch"},
+  };
+  for (const auto& [constant, pinned] : codes) EXPECT_EQ(constant, pinned);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -851,72 +968,100 @@ TEST(DecidePolicyTest, AcceptsProposalsAndRefusesTheSamePolicyAgain) {
   // The policy in force, even with other signatures, is refused as such.
   const policy::SignedPolicy first_resigned = testing::MakePolicy(a, {.signed_by = {1, 2}});
   ASSERT_EQ(first_resigned.policy().digest(), first_digest);
-  util::Result<PolicyDecision> same = DecidePolicy(f.config, f.state, first_resigned, kFixtureNow);
-  ASSERT_FALSE(same.ok());
-  EXPECT_EQ(same.status().code(), util::StatusCode::kAlreadyExists);
-  EXPECT_NE(same.status().message().find("already in force"), std::string::npos);
+  const PolicyDecision same = DecidePolicy(f.config, f.state, first_resigned, kFixtureNow);
+  ASSERT_FALSE(same.accepted());
+  EXPECT_EQ(same.refusal->code, kPolicyAlreadyKnown);
+  EXPECT_EQ(same.refusal->status.code(), util::StatusCode::kAlreadyExists);
+  EXPECT_NE(same.refusal->status.message().find("already in force"), std::string::npos);
+  EXPECT_FALSE(same.acceptance.has_value());
+  EXPECT_TRUE(same.change.empty());
 
   // A loosening (a new address-book entry) becomes pending; proposed again, it is refused.
   const policy::SignedPolicy loosening =
       testing::MakePolicy(a, {.address_book = {{.label = "cold", .address = BookAddress()}},
                               .sequence = 2,
                               .predecessor = first_digest});
-  util::Result<PolicyDecision> pending = DecidePolicy(f.config, f.state, loosening, kFixtureNow);
-  ASSERT_TRUE(pending.ok()) << pending.status();
-  EXPECT_FALSE(pending->acceptance.immediate);
-  ASSERT_TRUE(pending->change.governance.has_value());
-  EXPECT_EQ(pending->change.governance->pending, loosening);
-  EXPECT_EQ(pending->change.governance->pending_from, kFixtureNow + 86400);
-  ApplyChange(f.state, pending->change);
-  util::Result<PolicyDecision> again = DecidePolicy(f.config, f.state, loosening, kFixtureNow + 1);
-  ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.status().code(), util::StatusCode::kAlreadyExists);
-  EXPECT_NE(again.status().message().find("already pending"), std::string::npos);
+  const PolicyDecision pending = DecidePolicy(f.config, f.state, loosening, kFixtureNow);
+  ASSERT_TRUE(pending.accepted()) << pending.refusal->status;
+  ASSERT_TRUE(pending.acceptance.has_value());
+  EXPECT_FALSE(pending.acceptance->immediate);
+  ASSERT_TRUE(pending.change.governance.has_value());
+  EXPECT_EQ(pending.change.governance->pending, loosening);
+  EXPECT_EQ(pending.change.governance->pending_from, kFixtureNow + 86400);
+  ApplyChange(f.state, pending.change);
+  const PolicyDecision again = DecidePolicy(f.config, f.state, loosening, kFixtureNow + 1);
+  ASSERT_FALSE(again.accepted());
+  EXPECT_EQ(again.refusal->code, kPolicyAlreadyKnown);
+  EXPECT_EQ(again.refusal->status.code(), util::StatusCode::kAlreadyExists);
+  EXPECT_NE(again.refusal->status.message().find("already pending"), std::string::npos);
   // Once its time has come it is the policy in force.
-  util::Result<PolicyDecision> later =
-      DecidePolicy(f.config, f.state, loosening, kFixtureNow + 86400);
-  ASSERT_FALSE(later.ok());
-  EXPECT_NE(later.status().message().find("already in force"), std::string::npos);
+  const PolicyDecision later = DecidePolicy(f.config, f.state, loosening, kFixtureNow + 86400);
+  ASSERT_FALSE(later.accepted());
+  EXPECT_EQ(later.refusal->code, kPolicyAlreadyKnown);
+  EXPECT_NE(later.refusal->status.message().find("already in force"), std::string::npos);
 
   // A tightening (a per-transaction limit) over the pending one takes effect at once.
   const policy::SignedPolicy tightening =
       testing::MakePolicy(a, {.per_transaction = Sats(100'000),
                               .sequence = 3,
                               .predecessor = loosening.policy().digest()});
-  util::Result<PolicyDecision> immediate =
-      DecidePolicy(f.config, f.state, tightening, kFixtureNow + 2);
-  ASSERT_TRUE(immediate.ok()) << immediate.status();
-  EXPECT_TRUE(immediate->acceptance.immediate);
-  EXPECT_EQ(immediate->change.governance->active, tightening);
+  const PolicyDecision immediate = DecidePolicy(f.config, f.state, tightening, kFixtureNow + 2);
+  ASSERT_TRUE(immediate.accepted()) << immediate.refusal->status;
+  EXPECT_TRUE(immediate.acceptance->immediate);
+  EXPECT_EQ(immediate.change.governance->active, tightening);
 }
 
-TEST(DecidePolicyTest, PassesProposeErrorsThrough) {
+// Each of Propose's refusals, starting from a valid successor and changing one thing, has its
+// own code and Propose's status unchanged.
+TEST(DecidePolicyTest, NamesEachProposeRefusalWithItsCode) {
   const testing::Actors& a = Actors();
   FreezeFixture f;
   const policy::Digest first_digest = f.state.governance.active.policy().digest();
+  const testing::PolicyOptions valid = {.sequence = 2, .predecessor = first_digest};
+  ASSERT_TRUE(
+      DecidePolicy(f.config, f.state, testing::MakePolicy(a, valid), kFixtureNow).accepted());
+  const auto with = [&](const std::function<void(testing::PolicyOptions&)>& change) {
+    testing::PolicyOptions options = valid;
+    change(options);
+    return testing::MakePolicy(a, options);
+  };
+  // The valid successor for another network, signed by the same admins.
+  policy::PolicyFields testnet = testing::MakePolicy(a, valid).policy().fields();
+  testnet.network = btc::Network::kTestnet;
+  policy::SignedPolicy on_testnet =
+      policy::SignedPolicy::Unsigned(policy::Policy::Create(std::move(testnet)).value());
+  for (size_t admin : {0, 1}) on_testnet = on_testnet.AddSignature(a.admins[admin]).value();
   struct Case {
     std::string name;
     policy::SignedPolicy next;
-    util::StatusCode code;
+    std::string_view code;
+    util::StatusCode status;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"one admin signature",
-       testing::MakePolicy(a, {.sequence = 2, .predecessor = first_digest, .signed_by = {0}}),
-       util::StatusCode::kPermissionDenied, "policy has 1 of the 2 admin signatures"},
-      {"stale sequence",
-       testing::MakePolicy(a,
-                           {.activation_delay = 3600, .sequence = 1, .predecessor = first_digest}),
-       util::StatusCode::kFailedPrecondition, "stale sequence"},
-      {"other predecessor", testing::MakePolicy(a, {.sequence = 2}),
-       util::StatusCode::kFailedPrecondition, "predecessor"},
+      {"one admin signature", with([](testing::PolicyOptions& o) { o.signed_by = {0}; }),
+       kPolicyNotAuthorized, util::StatusCode::kPermissionDenied,
+       "policy has 1 of the 2 admin signatures"},
+      {"another network", on_testnet, kPolicyWrongNetwork, util::StatusCode::kFailedPrecondition,
+       "policy network test"},
+      {"stale sequence", with([](testing::PolicyOptions& o) {
+         o.sequence = 1;
+         o.activation_delay = 3600;
+       }),
+       kPolicyStaleSequence, util::StatusCode::kFailedPrecondition, "stale sequence"},
+      {"other predecessor", with([](testing::PolicyOptions& o) { o.predecessor.reset(); }),
+       kPolicyWrongPredecessor, util::StatusCode::kFailedPrecondition, "predecessor"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    util::Result<PolicyDecision> decision = DecidePolicy(f.config, f.state, c.next, kFixtureNow);
-    ASSERT_FALSE(decision.ok());
-    EXPECT_EQ(decision.status().code(), c.code) << decision.status();
-    EXPECT_NE(decision.status().message().find(c.message), std::string::npos) << decision.status();
+    const PolicyDecision decision = DecidePolicy(f.config, f.state, c.next, kFixtureNow);
+    ASSERT_FALSE(decision.accepted());
+    EXPECT_EQ(decision.refusal->code, c.code);
+    EXPECT_EQ(decision.refusal->status.code(), c.status) << decision.refusal->status;
+    EXPECT_NE(decision.refusal->status.message().find(c.message), std::string::npos)
+        << decision.refusal->status;
+    EXPECT_FALSE(decision.acceptance.has_value());
+    EXPECT_TRUE(decision.change.empty());
   }
 }
 

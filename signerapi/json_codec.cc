@@ -236,8 +236,8 @@ util::Result<SignRequest> DecodeSignRequest(std::string_view body) {
   util::Result<Json> json =
       internal::ParseObject(body, kContext, kMaxSignRequestSize, kMaxJsonDepth);
   if (!json.ok()) return json.status();
-  if (util::Status s =
-          internal::OnlyFields(*json, {"version", "request_id", "psbt", "intents"}, kContext);
+  if (util::Status s = internal::OnlyFields(
+          *json, {"version", "request_id", "psbt", "intents", "known_head"}, kContext);
       !s.ok()) {
     return s;
   }
@@ -284,6 +284,14 @@ util::Result<SignRequest> DecodeSignRequest(std::string_view body) {
     request.intents.push_back(policy::IntentWithApprovals{.intent = std::move(*intent),
                                                           .approvals = std::move(approvals)});
   }
+  // Optional. Only its size is checked here: signerapi does not depend on the audit log, and the
+  // signer decodes the head and checks that it signed it.
+  if (internal::HasField(*json, "known_head")) {
+    util::Result<std::vector<uint8_t>> head =
+        internal::Base64Field(*json, "known_head", 1, kMaxSignedTreeHeadSize, kContext);
+    if (!head.ok()) return head.status();
+    request.known_head = std::move(*head);
+  }
   return request;
 }
 
@@ -304,6 +312,7 @@ std::string EncodeSignRequest(const SignRequest& request) {
     intents.push_back(std::move(entry));
   }
   out["intents"] = std::move(intents);
+  if (request.known_head.has_value()) out["known_head"] = btc::EncodeBase64(*request.known_head);
   return internal::Dump(out);
 }
 

@@ -58,7 +58,9 @@ inline constexpr size_t kMaxJsonDepth = 8;
 
 // POST /v1/sign. Fails as the header comment says; the PSBT must parse (btc::Psbt::Parse), every
 // intent and approval must decode and verify (policy::SignedIntent::Decode,
-// policy::SignedApproval::Decode), 1..256 intents, 0..32 approvals each.
+// policy::SignedApproval::Decode), 1..256 intents, 0..32 approvals each. The optional
+// "known_head" must be strict base64 of 1..kMaxSignedTreeHeadSize bytes (the signer decodes and
+// verifies the head itself).
 util::Result<SignRequest> DecodeSignRequest(std::string_view body);
 std::string EncodeSignRequest(const SignRequest& request);
 

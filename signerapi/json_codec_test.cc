@@ -137,6 +137,31 @@ TEST(JsonCodecTest, SignRequestRoundTrip) {
   EXPECT_TRUE(DecodeSignRequest(ValidRequestJson().dump(2)).value() == request);
 }
 
+// 145 bytes standing for an encoded signed tree head: this component checks only its size.
+std::vector<uint8_t> KnownHeadBytes() {
+  std::vector<uint8_t> bytes(145);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + 1);
+  return bytes;
+}
+
+TEST(JsonCodecTest, SignRequestWithAKnownHeadRoundTrips) {
+  SignRequest request = ValidRequest();
+  request.known_head = KnownHeadBytes();
+  const std::string body = EncodeSignRequest(request);
+  json expected = ValidRequestJson();
+  expected["known_head"] = B64(KnownHeadBytes());
+  EXPECT_EQ(json::parse(body), expected);
+  const SignRequest decoded = DecodeSignRequest(body).value();
+  ASSERT_TRUE(decoded.known_head.has_value());
+  EXPECT_EQ(*decoded.known_head, KnownHeadBytes());
+  EXPECT_TRUE(decoded == request);
+  EXPECT_EQ(EncodeSignRequest(decoded), body);
+  EXPECT_TRUE(DecodeSignRequest(expected.dump(2)).value() == request);
+  // Absent is no claim, and is not written.
+  EXPECT_FALSE(DecodeSignRequest(ValidRequestJson().dump()).value().known_head.has_value());
+  EXPECT_EQ(EncodeSignRequest(ValidRequest()).find("known_head"), std::string::npos);
+}
+
 TEST(JsonCodecTest, SignRequestEqualityLooksAtEveryPart) {
   const SignRequest request = ValidRequest();
   SignRequest other = request;
@@ -150,6 +175,9 @@ TEST(JsonCodecTest, SignRequestEqualityLooksAtEveryPart) {
   EXPECT_FALSE(other == request);
   other = request;
   std::swap(other.intents[0], other.intents[1]);
+  EXPECT_FALSE(other == request);
+  other = request;
+  other.known_head = KnownHeadBytes();
   EXPECT_FALSE(other == request);
 }
 
@@ -309,6 +337,31 @@ TEST(JsonCodecTest, SignRequestRefusesEachProblemNamingIt) {
          j["intents"][1]["intent"] = B64(bytes);
        }),
        kDenied, "sign request: intents[1]: field 'intent': intent 0202"},
+      // The known head: optional, strict base64 of 1..1024 bytes.
+      {"known head not a string", Changed([](json& j) { j["known_head"] = 145; }), kInvalid,
+       "sign request: field 'known_head': expected a base64 string, got unsigned integer"},
+      {"known head null", Changed([](json& j) { j["known_head"] = nullptr; }), kInvalid,
+       "field 'known_head': expected a base64 string, got null"},
+      {"known head not base64", Changed([](json& j) { j["known_head"] = "!!!!"; }), kInvalid,
+       "sign request: field 'known_head': base64"},
+      {"known head without padding", Changed([](json& j) {
+         const std::string head = B64(KnownHeadBytes());
+         j["known_head"] = head.substr(0, head.size() - 1);
+       }),
+       kInvalid, "field 'known_head': base64"},
+      {"known head empty", Changed([](json& j) { j["known_head"] = ""; }), kInvalid,
+       "field 'known_head': must be 1.."},
+      {"known head too large",
+       Changed([](json& j) { j["known_head"] = B64(std::vector<uint8_t>(1025, 1)); }), kInvalid,
+       "field 'known_head': must be 1..1024"},
+      {"known head repeated",
+       Replaced("{\"intents\"", "{\"known_head\":\"AA==\",\"known_head\":\"AA==\",\"intents\""),
+       kInvalid, "duplicate key 'known_head'"},
+      {"unknown field beside a known head", Changed([](json& j) {
+         j["known_head"] = B64(KnownHeadBytes());
+         j["head"] = B64(KnownHeadBytes());
+       }),
+       kInvalid, "sign request: unknown field 'head'"},
   };
   // The valid request itself is accepted, so each case fails for its one change.
   ASSERT_TRUE(DecodeSignRequest(ValidRequestJson().dump()).ok());
@@ -708,6 +761,7 @@ TEST(JsonCodecTest, HttpStatusOfEachCode) {
   }
   EXPECT_EQ(HttpStatusForRefusal("frozen"), 423);
   EXPECT_EQ(HttpStatusForRefusal("intent_replayed"), 409);
+  EXPECT_EQ(HttpStatusForRefusal("state_rolled_back"), 409);
   EXPECT_EQ(HttpStatusForRefusal("rule_denies"), 403);
   EXPECT_EQ(HttpStatusForRefusal("window_limit"), 403);
 }
@@ -722,7 +776,8 @@ TEST(JsonCodecTest, CommittedSeedsDecode) {
     EXPECT_TRUE(in.good()) << path;
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  for (const std::string name : {"two_intents.json", "one_intent.json", "pretty.json"}) {
+  for (const std::string name :
+       {"two_intents.json", "one_intent.json", "pretty.json", "known_head.json"}) {
     EXPECT_TRUE(DecodeSignRequest(read("sign_request_fuzz/" + name)).ok()) << name;
   }
   EXPECT_TRUE(DecodeSignResponse(read("sign_request_fuzz/signed_response.json")).ok());
@@ -755,6 +810,9 @@ TEST(JsonCodecTest, DISABLED_WriteFuzzSeeds) {
   write("sign_request_fuzz", "two_intents.json", EncodeSignRequest(ValidRequest()));
   write("sign_request_fuzz", "one_intent.json", EncodeSignRequest(one));
   write("sign_request_fuzz", "pretty.json", ValidRequestJson().dump(2));
+  SignRequest with_head = one;
+  with_head.known_head = KnownHeadBytes();
+  write("sign_request_fuzz", "known_head.json", EncodeSignRequest(with_head));
   write("sign_request_fuzz", "duplicate_key.json",
         "{\"version\":1,\"version\":1,\"request_id\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\"}");
   write("sign_request_fuzz", "unknown_field.json", "{\"version\":1,\"fee\":1}");

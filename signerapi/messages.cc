@@ -5,7 +5,9 @@
 namespace kinko::signerapi {
 
 bool operator==(const SignRequest& a, const SignRequest& b) {
-  if (a.request_id != b.request_id || !(a.psbt == b.psbt)) return false;
+  if (a.request_id != b.request_id || !(a.psbt == b.psbt) || a.known_head != b.known_head) {
+    return false;
+  }
   if (a.intents.size() != b.intents.size()) return false;
   for (size_t i = 0; i < a.intents.size(); ++i) {
     if (!(a.intents[i].intent == b.intents[i].intent)) return false;
@@ -65,7 +67,7 @@ int HttpStatusFor(util::StatusCode code) {
 
 int HttpStatusForRefusal(std::string_view code) {
   if (code == "frozen") return 423;
-  if (code == "intent_replayed") return 409;
+  if (code == "intent_replayed" || code == "state_rolled_back") return 409;
   return 403;
 }
 

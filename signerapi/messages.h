@@ -68,9 +68,17 @@ struct SignRequest {
   // Each intent with the approvals given for it; 1..kMaxSignRequestIntents intents, each with
   // 0..kMaxApprovalsPerIntent approvals.
   std::vector<policy::IntentWithApprovals> intents;
+  // The latest signed tree head of THIS signer that the coordinator holds (an
+  // auditlog::SignedTreeHead encoding, 1..kMaxSignedTreeHeadSize bytes), or absent when it holds
+  // none. The signer refuses to sign when its own log does not extend it ("state_rolled_back":
+  // its state was restored from an older copy; decision 0008). This component checks only the
+  // size: the signer decodes the head and verifies that it signed it.
+  // (The initializer keeps designated initializers that omit it free of
+  // -Wmissing-field-initializers.)
+  std::optional<std::vector<uint8_t>> known_head = std::nullopt;
 };
 
-// Compares the PSBTs and the encodings of every intent and approval.
+// Compares the PSBTs, the encodings of every intent and approval, and the known heads.
 bool operator==(const SignRequest& a, const SignRequest& b);
 
 // The signer's audit log as of one tree size (doc/audit-log.md).
@@ -209,7 +217,7 @@ std::string_view ErrorCodeName(util::StatusCode code);
 int HttpStatusFor(util::StatusCode code);
 
 // The HTTP status for a refused sign request with refusal code `code`: "frozen" 423,
-// "intent_replayed" 409, any other 403.
+// "intent_replayed" and "state_rolled_back" 409, any other 403.
 int HttpStatusForRefusal(std::string_view code);
 
 // The error body for `status`: its code's name, and its message with every byte outside

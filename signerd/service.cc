@@ -472,6 +472,70 @@ struct SignerService::Impl {
     return std::nullopt;
   }
 
+  // Logs a sign request whose signatures do not verify (a request entry and a refused decision
+  // "invalid_signature" whose detail is `status`'s escaped message) and answers 403 with an
+  // ErrorBody of code "invalid_signature" and the same message. `intent_ids` are those of the
+  // request when it decoded (a known head that this signer did not sign), else empty: nothing
+  // in the body can be trusted. Requires !status.ok(). Answers Commit's error (503) when the
+  // entries cannot be committed.
+  HttpReply RefuseInvalidSignature(const auditlog::Hash& request_digest,
+                                   std::vector<auditlog::IntentId> intent_ids,
+                                   const util::Status& status,
+                                   std::chrono::steady_clock::time_point started) {
+    const signerapi::ErrorBody error{.code = std::string(signer::kRefusalInvalidSignature),
+                                     .message = signerapi::ErrorBodyFor(status).message};
+    auditlog::DecisionEntry entry;
+    entry.request_digest = request_digest;
+    entry.intent_ids = intent_ids;
+    entry.outcome = auditlog::Outcome::kRefused;
+    entry.code = error.code;
+    entry.detail = BoundedText(error.message, signerapi::kMaxDetailSize);
+    std::vector<auditlog::EntryBody> bodies;
+    bodies.push_back(auditlog::SignRequestEntry{.request_digest = request_digest,
+                                                .intent_ids = std::move(intent_ids)});
+    bodies.push_back(std::move(entry));
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      util::Result<signerapi::AuditHead> committed =
+          CommitLocked(NowLocked(), std::move(bodies), signer::StateChange{});
+      if (!committed.ok()) return StatusReply(committed.status());
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics.CountDecision(false, error.code, seconds);
+    return JsonReply(signerapi::HttpStatusFor(status.code()), signerapi::EncodeErrorBody(error));
+  }
+
+  // Logs a refused policy update, freeze or unfreeze (a refused decision entry: the body's
+  // digest, no intent ids, `code`, and `status`'s escaped message as detail) and answers
+  // HttpStatusFor(status.code()) with an ErrorBody of code `code` and the same message.
+  // Requires !status.ok(). Answers Commit's error (503) when the entry cannot be committed.
+  HttpReply RefuseChangeLocked(uint64_t now, const std::string& body, std::string_view code,
+                               const util::Status& status) {
+    const signerapi::ErrorBody error{.code = std::string(code),
+                                     .message = signerapi::ErrorBodyFor(status).message};
+    auditlog::DecisionEntry entry;
+    entry.request_digest = crypto::Sha256(BodyBytes(body));
+    entry.outcome = auditlog::Outcome::kRefused;
+    entry.code = error.code;
+    entry.detail = BoundedText(error.message, signerapi::kMaxDetailSize);
+    std::vector<auditlog::EntryBody> bodies;
+    bodies.push_back(std::move(entry));
+    util::Result<signerapi::AuditHead> committed =
+        CommitLocked(now, std::move(bodies), signer::StateChange{});
+    if (!committed.ok()) return StatusReply(committed.status());
+    return JsonReply(signerapi::HttpStatusFor(status.code()), signerapi::EncodeErrorBody(error));
+  }
+
+  // The answer to a policy update, freeze or unfreeze body that did not decode: 400 and nothing
+  // logged when malformed; logged as "invalid_signature" (403) when a signature in it does not
+  // verify (the decoders' kPermissionDenied).
+  HttpReply RefuseUndecodedChange(const std::string& body, const util::Status& status) {
+    if (status.code() != util::StatusCode::kPermissionDenied) return StatusReply(status);
+    std::lock_guard<std::mutex> lock(mutex);
+    return RefuseChangeLocked(NowLocked(), body, signer::kRefusalInvalidSignature, status);
+  }
+
   HttpReply Sign(const HttpRequest& request);
   HttpReply PolicyUpdate(const HttpRequest& request);
   HttpReply Freeze(const HttpRequest& request);
@@ -491,19 +555,60 @@ HttpReply SignerService::Impl::Sign(const HttpRequest& request) {
           CheckPost(request, "sign request", signerapi::kMaxSignRequestSize)) {
     return *refused;
   }
-  // Malformed requests and bad signatures are answered here, before anything is logged.
-  util::Result<signerapi::SignRequest> decoded = signerapi::DecodeSignRequest(request.body);
-  if (!decoded.ok()) return StatusReply(decoded.status());
   const auto started = std::chrono::steady_clock::now();
   const auditlog::Hash request_digest = crypto::Sha256(BodyBytes(request.body));
+  // Malformed requests are answered here, before anything is logged. A request whose
+  // signatures do not verify (an intent altered in transit: the 2024 theft) is an attack, and
+  // logged; nothing in it can be trusted, so its entries name no intent.
+  util::Result<signerapi::SignRequest> decoded = signerapi::DecodeSignRequest(request.body);
+  if (!decoded.ok()) {
+    if (decoded.status().code() != util::StatusCode::kPermissionDenied) {
+      return StatusReply(decoded.status());
+    }
+    return RefuseInvalidSignature(request_digest, {}, decoded.status(), started);
+  }
   std::vector<auditlog::IntentId> intent_ids;
   for (const policy::IntentWithApprovals& intent : decoded->intents) {
     intent_ids.push_back(intent.intent.intent().fields().id);
   }
+  // The head the coordinator holds must be one this signer signed (with its identity key, the
+  // head key of its start-up entries); one that does not decode is malformed (400, not logged).
+  std::optional<auditlog::TreeHead> known_head;
+  if (decoded->known_head.has_value()) {
+    constexpr std::string_view kField = "sign request: field 'known_head'";
+    util::Result<auditlog::SignedTreeHead> claimed =
+        auditlog::SignedTreeHead::Decode(*decoded->known_head);
+    if (!claimed.ok() && claimed.status().code() != util::StatusCode::kPermissionDenied) {
+      return StatusReply(claimed.status().WithPrefix(kField));
+    }
+    const util::Status signed_here =
+        claimed.ok() ? claimed->Verify(identity.public_key()) : claimed.status();
+    if (!signed_here.ok()) {
+      return RefuseInvalidSignature(request_digest, std::move(intent_ids),
+                                    signed_here.WithPrefix(kField), started);
+    }
+    known_head = claimed->head();
+  }
 
   std::unique_lock<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
-  signer::SignDecision decision = signer::DecideSign(*ctx, config, state, *decoded, now);
+  // What this signer's log says about the known head, for the decision (signer::KnownHead).
+  std::optional<signer::KnownHead> known;
+  if (known_head.has_value()) {
+    known = signer::KnownHead{.size = known_head->size,
+                              .root = known_head->root,
+                              .log_size = log.size(),
+                              .log_root = std::nullopt};
+    if (known_head->size <= log.size()) {
+      util::Result<auditlog::Hash> root = log.RootAt(known_head->size);
+      // RootAt fails only beyond the log's size, which the condition excludes.
+      if (!root.ok()) {
+        return StatusReply(util::InternalError("audit log: " + root.status().message()));
+      }
+      known->log_root = *root;
+    }
+  }
+  signer::SignDecision decision = signer::DecideSign(*ctx, config, state, *decoded, known, now);
 
   // The decision entry, its texts cut to the audit log's bounds (the API's are the same).
   auditlog::DecisionEntry entry;
@@ -588,22 +693,24 @@ HttpReply SignerService::Impl::PolicyUpdate(const HttpRequest& request) {
   }
   util::Result<signerapi::PolicyUpdateRequest> decoded =
       signerapi::DecodePolicyUpdateRequest(request.body);
-  if (!decoded.ok()) return StatusReply(decoded.status());
+  if (!decoded.ok()) return RefuseUndecodedChange(request.body, decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
-  util::Result<signer::PolicyDecision> decision =
+  signer::PolicyDecision decision =
       signer::DecidePolicy(config, state, decoded->signed_policy, now);
-  if (!decision.ok()) return StatusReply(decision.status());
+  if (!decision.accepted()) {
+    return RefuseChangeLocked(now, request.body, decision.refusal->code, decision.refusal->status);
+  }
   const policy::Policy& next = decoded->signed_policy.policy();
   std::vector<auditlog::EntryBody> bodies;
   bodies.push_back(auditlog::PolicyChangeEntry{
       .old_digest = policy::InForce(state.governance, now).policy().digest(),
       .new_digest = next.digest(),
       .sequence = next.fields().sequence,
-      .effective_time = decision->acceptance.effective_from});
+      .effective_time = decision.acceptance->effective_from});
   util::Result<signerapi::AuditHead> committed =
-      CommitLocked(now, std::move(bodies), std::move(decision->change));
+      CommitLocked(now, std::move(bodies), std::move(decision.change));
   if (!committed.ok()) return StatusReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }
@@ -614,19 +721,20 @@ HttpReply SignerService::Impl::Freeze(const HttpRequest& request) {
     return *refused;
   }
   util::Result<signerapi::FreezeRequest> decoded = signerapi::DecodeFreezeRequest(request.body);
-  if (!decoded.ok()) return StatusReply(decoded.status());
+  if (!decoded.ok()) return RefuseUndecodedChange(request.body, decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
-  util::Result<signer::StateChange> change =
-      signer::DecideFreeze(config, state, decoded->freeze, now);
-  if (!change.ok()) return StatusReply(change.status());
+  signer::ChangeDecision decision = signer::DecideFreeze(config, state, decoded->freeze, now);
+  if (!decision.accepted()) {
+    return RefuseChangeLocked(now, request.body, decision.refusal->code, decision.refusal->status);
+  }
   // A freeze already in force changes nothing and is not logged again.
-  if (!change->empty()) {
+  if (!decision.change.empty()) {
     std::vector<auditlog::EntryBody> bodies;
     bodies.push_back(auditlog::FreezeEntry{.reason = decoded->freeze.freeze().fields().reason});
     util::Result<signerapi::AuditHead> committed =
-        CommitLocked(now, std::move(bodies), std::move(*change));
+        CommitLocked(now, std::move(bodies), std::move(decision.change));
     if (!committed.ok()) return StatusReply(committed.status());
   }
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
@@ -638,19 +746,20 @@ HttpReply SignerService::Impl::Unfreeze(const HttpRequest& request) {
     return *refused;
   }
   util::Result<signerapi::UnfreezeRequest> decoded = signerapi::DecodeUnfreezeRequest(request.body);
-  if (!decoded.ok()) return StatusReply(decoded.status());
+  if (!decoded.ok()) return RefuseUndecodedChange(request.body, decoded.status());
 
   std::lock_guard<std::mutex> lock(mutex);
   const uint64_t now = NowLocked();
-  util::Result<signer::StateChange> change =
-      signer::DecideUnfreeze(config, state, decoded->unfreeze, now);
-  if (!change.ok()) return StatusReply(change.status());
+  signer::ChangeDecision decision = signer::DecideUnfreeze(config, state, decoded->unfreeze, now);
+  if (!decision.accepted()) {
+    return RefuseChangeLocked(now, request.body, decision.refusal->code, decision.refusal->status);
+  }
   const signerapi::Unfreeze& unfreeze = decoded->unfreeze.unfreeze();
   std::vector<auditlog::EntryBody> bodies;
   bodies.push_back(auditlog::UnfreezeEntry{.reason = unfreeze.fields().reason,
                                            .authorization_digest = unfreeze.digest()});
   util::Result<signerapi::AuditHead> committed =
-      CommitLocked(now, std::move(bodies), std::move(*change));
+      CommitLocked(now, std::move(bodies), std::move(decision.change));
   if (!committed.ok()) return StatusReply(committed.status());
   return JsonReply(200, signerapi::EncodeStatusResponse(StatusLocked(now)));
 }

@@ -3,13 +3,22 @@
 // request (already read by net/http_server.h) with a reply: status, content type and body.
 //
 // A sign request is handled as DESIGN.md section 5 says: the body is decoded strictly
-// (signerapi/json_codec.h; 400/403 and nothing logged when malformed), then
-// signer::DecideSign decides at the service clock's `now`; the request entry and the decision
+// (signerapi/json_codec.h; 400 and nothing logged when malformed; when a signature in it does
+// not verify, or its known head was not signed by this signer, 403 "invalid_signature" and a
+// request entry and a refused decision entry logged), then signer::DecideSign decides at the
+// service clock's `now` (with what the log says about the known head); the request entry and
+// the decision
 // entry are appended to the audit log, the state change committed and a new tree head signed,
 // in one durable StateStore::Apply; only then, when allowed, is the PSBT signed with the key
 // backend and returned. If Apply fails the answer is 503 and nothing is signed; if signing fails
 // after the decision was committed, the answer is 500 and the intents stay consumed (a signature
 // that might have been made is never made twice).
+//
+// A policy update, freeze or unfreeze that decoded (or failed to decode only because a signature
+// does not verify) and is refused is logged as a refused decision entry (the body's digest, no
+// intent ids, the stable code of signer/decide.h or "invalid_signature") and answered with an
+// ErrorBody carrying that code. Accepted ones are logged as policy change, freeze and unfreeze
+// entries; a freeze already in force is accepted again and not logged.
 //
 // The clock is monotonic as the decisions see it: `now` is the later of the clock and the time
 // of the last logged entry, so a clock stepped back cannot reopen a velocity window.

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,7 +20,11 @@
 #include "auditlog/merkle.h"
 #include "auditlog/merkle_log.h"
 #include "auditlog/tree_head.h"
+#include "btc/psbt.h"
+#include "crypto/hash.h"
 #include "crypto/rng.h"
+#include "policy/canonical.h"
+#include "policy/identity.h"
 #include "signerapi/audit_codec.h"
 #include "signerapi/freeze.h"
 #include "signerapi/json_codec.h"
@@ -28,6 +34,7 @@
 #include "signerd/state_store.h"
 #include "test/support/signer_fixture.h"
 #include "util/check.h"
+#include "util/hex.h"
 
 namespace kinko::signerd {
 namespace {
@@ -196,6 +203,54 @@ class ServiceTest : public ::testing::Test {
   }
 
   HttpReply Sign(const std::string& body) { return service_->Handle(Post("/v1/sign", body)); }
+
+  // `body` (a valid sign request) with `known_head` set.
+  static std::string WithKnownHead(const std::string& body, std::vector<uint8_t> known_head) {
+    signerapi::SignRequest request = signerapi::DecodeSignRequest(body).value();
+    request.known_head = std::move(known_head);
+    return signerapi::EncodeSignRequest(request);
+  }
+
+  // The signer's current signed tree head (GET /v1/status).
+  std::vector<uint8_t> CurrentHead() { return Status().audit.signed_tree_head; }
+
+  // Sends `request` and checks that it is refused with `status` and an ErrorBody of `code`, and
+  // logged as a refused decision entry with that code, the body's SHA-256, the error's message
+  // as detail and no intent id (after a sign request entry with the same digest and no intent
+  // id, for POST /v1/sign). Returns the error body.
+  signerapi::ErrorBody ExpectRefusedAndLogged(const HttpRequest& request, int status,
+                                              std::string_view code) {
+    const uint64_t size = TreeSize();
+    const HttpReply reply = service_->Handle(request);
+    EXPECT_EQ(reply.status, status) << reply.body;
+    util::Result<signerapi::ErrorBody> error = signerapi::DecodeErrorBody(reply.body);
+    EXPECT_TRUE(error.ok()) << error.status() << " " << reply.body;
+    if (!error.ok()) return {};
+    EXPECT_EQ(error->code, code);
+    const std::vector<auditlog::Entry> log = ReadLog();
+    const bool sign = request.path == "/v1/sign";
+    EXPECT_EQ(log.size(), size + (sign ? 2 : 1));
+    const auditlog::Hash digest = crypto::Sha256(
+        std::span(reinterpret_cast<const uint8_t*>(request.body.data()), request.body.size()));
+    if (sign) {
+      const auto* logged = std::get_if<auditlog::SignRequestEntry>(&log[log.size() - 2].body());
+      EXPECT_NE(logged, nullptr);
+      if (logged != nullptr) {
+        EXPECT_EQ(logged->request_digest, digest);
+        EXPECT_TRUE(logged->intent_ids.empty());
+      }
+    }
+    const auto* decision = std::get_if<auditlog::DecisionEntry>(&log.back().body());
+    EXPECT_NE(decision, nullptr);
+    if (decision == nullptr) return *error;
+    EXPECT_EQ(decision->outcome, auditlog::Outcome::kRefused);
+    EXPECT_EQ(decision->code, code);
+    EXPECT_EQ(decision->request_digest, digest);
+    EXPECT_TRUE(decision->intent_ids.empty());
+    EXPECT_EQ(decision->detail, error->message);
+    EXPECT_FALSE(decision->txid.has_value());
+    return *error;
+  }
 
   signerapi::SignResponse DecodeResponse(const HttpReply& reply) {
     util::Result<signerapi::SignResponse> response = signerapi::DecodeSignResponse(reply.body);
@@ -435,18 +490,327 @@ TEST_F(ServiceTest, ErrorsOfTheHttpLayerAreAnsweredAndNotLogged) {
   EXPECT_EQ(service_->Handle(charset).status, 200);
 }
 
-TEST_F(ServiceTest, AnIntentSignatureThatDoesNotVerifyIs403AndNotLogged) {
-  std::string body = SmallRequest(1);
-  // Change one base64 character of the intent (its amount or signature): the decoder refuses.
-  const size_t at = body.find("\"intent\":");
-  ASSERT_NE(at, std::string::npos);
-  const size_t flip = body.find('"', at + 9) + 1 + 60;
-  body[flip] = body[flip] == 'A' ? 'B' : 'A';
+// The May 2024 theft: a requester-signed intent altered in transit (destination and amount)
+// with its signature kept; and an approval whose signature does not verify. Each is refused with
+// 403 "invalid_signature" and logged under the body's SHA-256, naming no intent (nothing in the
+// body can be trusted); the unaltered request is signed.
+TEST_F(ServiceTest, ARequestWhoseSignaturesDoNotVerifyIs403InvalidSignatureAndLogged) {
+  const policy::SignedIntent intent = MakeIntent(
+      actors_, {OutputSpec{testing::ForeignAddress(0x70), 200'000'000}}, now_.load(), WithSeed(1));
+  const std::vector<policy::SignedApproval> approvals = {
+      testing::Approve(actors_.approvers[0], intent, DigestOf(first_policy_), now_.load()),
+      testing::Approve(actors_.approvers[1], intent, DigestOf(first_policy_), now_.load())};
+  const std::string honest = SignRequestBody({{.intent = intent, .approvals = approvals}});
+  nlohmann::json json = nlohmann::json::parse(honest);
+
+  // map {0: the altered intent, 1: the requester's original signature}.
+  policy::IntentFields altered_fields = intent.intent().fields();
+  altered_fields.outputs[0] = {testing::ForeignAddress(0x66),
+                               btc::Amount::FromSats(250'000'000).value()};
+  const policy::Intent altered = policy::Intent::Create(altered_fields).value();
+  policy::CborWriter head;
+  head.MapHeader(2);
+  head.Uint(0);
+  std::vector<uint8_t> altered_bytes = head.bytes();
+  altered_bytes.insert(altered_bytes.end(), altered.Encode().begin(), altered.Encode().end());
+  policy::CborWriter tail;
+  tail.Uint(1);
+  policy::EncodeSignature(intent.signature(), tail);
+  altered_bytes.insert(altered_bytes.end(), tail.bytes().begin(), tail.bytes().end());
+  nlohmann::json altered_json = json;
+  altered_json["intents"][0]["intent"] = btc::EncodeBase64(altered_bytes);
+
+  std::vector<uint8_t> approval = approvals[1].Encode();
+  approval.back() ^= 0x01;
+  nlohmann::json forged_approval = json;
+  forged_approval["intents"][0]["approvals"][1] = btc::EncodeBase64(approval);
+
+  const signerapi::ErrorBody altered_error =
+      ExpectRefusedAndLogged(Post("/v1/sign", altered_json.dump()), 403, "invalid_signature");
+  EXPECT_THAT(altered_error.message, HasSubstr("requester signature: does not verify"));
+  const signerapi::ErrorBody approval_error =
+      ExpectRefusedAndLogged(Post("/v1/sign", forged_approval.dump()), 403, "invalid_signature");
+  EXPECT_THAT(approval_error.message, HasSubstr("approver signature: does not verify"));
+  EXPECT_THAT(service_->MetricsText(),
+              HasSubstr("kinko_signer_decisions_total{result=\"refused\",reason=\"invalid_"
+                        "signature\"} 2\n"));
+
+  // The honest twin.
+  HttpReply signed_reply = Sign(honest);
+  ASSERT_EQ(signed_reply.status, 200) << signed_reply.body;
+}
+
+// A malformed body is answered 400 and not logged, on every POST endpoint.
+TEST_F(ServiceTest, MalformedBodiesAre400AndNotLogged) {
   const uint64_t size = TreeSize();
-  HttpReply reply = Sign(body);
-  EXPECT_THAT(reply.status, ::testing::AnyOf(400, 403));
-  EXPECT_THAT(reply.body, HasSubstr("\"error\""));
+  for (const std::string path : {"/v1/sign", "/v1/policy", "/v1/freeze", "/v1/unfreeze"}) {
+    SCOPED_TRACE(path);
+    for (const std::string body :
+         {"{\"version\": 1,", "{\"version\": 1, \"signed_freeze\": \"AA==\"}", "[]"}) {
+      HttpReply reply = service_->Handle(Post(path, body));
+      EXPECT_EQ(reply.status, 400) << reply.body;
+      EXPECT_EQ(signerapi::DecodeErrorBody(reply.body).value().code, "invalid_argument");
+    }
+  }
   EXPECT_EQ(TreeSize(), size);
+}
+
+// Each refused policy update, from a valid successor changing one thing, is answered with its
+// stable code and its status, and logged; the valid successor is accepted.
+TEST_F(ServiceTest, RefusedPolicyUpdatesAreLoggedWithTheirCodes) {
+  PolicyOptions valid = FirstPolicyOptions();
+  valid.sequence = 2;
+  valid.predecessor = DigestOf(first_policy_);
+  valid.per_transaction = Sats(40'000);
+  const auto with = [&](const std::function<void(PolicyOptions&)>& change) {
+    PolicyOptions options = valid;
+    change(options);
+    return signerapi::EncodePolicyUpdateRequest(
+        {.signed_policy = testing::MakePolicy(actors_, options)});
+  };
+  policy::PolicyFields testnet_fields = testing::MakePolicy(actors_, valid).policy().fields();
+  testnet_fields.network = btc::Network::kTestnet;
+  testnet_fields.address_book.clear();
+  policy::SignedPolicy testnet =
+      policy::SignedPolicy::Unsigned(policy::Policy::Create(std::move(testnet_fields)).value());
+  for (size_t admin : {0, 1}) testnet = testnet.AddSignature(actors_.admins[admin]).value();
+  std::vector<uint8_t> flipped = testing::MakePolicy(actors_, valid).Encode();
+  flipped.back() ^= 0x01;
+  const std::string forged =
+      nlohmann::json{{"version", 1}, {"signed_policy", btc::EncodeBase64(flipped)}}.dump();
+
+  struct Case {
+    std::string name;
+    std::string body;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"one admin", with([](PolicyOptions& o) { o.signed_by = {0}; }), 403,
+       "policy_not_authorized"},
+      {"another network", signerapi::EncodePolicyUpdateRequest({.signed_policy = testnet}), 409,
+       "policy_wrong_network"},
+      {"stale sequence", with([](PolicyOptions& o) { o.sequence = 1; }), 409,
+       "policy_stale_sequence"},
+      {"no predecessor", with([](PolicyOptions& o) { o.predecessor.reset(); }), 409,
+       "policy_wrong_predecessor"},
+      {"the policy in force",
+       signerapi::EncodePolicyUpdateRequest({.signed_policy = first_policy_}), 409,
+       "policy_already_known"},
+      {"a signature that does not verify", forged, 403, "invalid_signature"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ExpectRefusedAndLogged(Post("/v1/policy", c.body), c.status, c.code);
+  }
+  EXPECT_EQ(Status().policy.sequence, 1u);
+
+  // The honest twin, then the same again: already known.
+  HttpReply accepted = service_->Handle(Post("/v1/policy", with([](PolicyOptions&) {})));
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(ReadLog().back().kind(), auditlog::EntryKind::kPolicyChange);
+  ExpectRefusedAndLogged(Post("/v1/policy", with([](PolicyOptions&) {})), 409,
+                         "policy_already_known");
+}
+
+// Each refused freeze and unfreeze, from a valid one changing one thing, is answered with its
+// stable code and its status, and logged; the valid ones are accepted.
+TEST_F(ServiceTest, RefusedFreezesAndUnfreezesAreLoggedWithTheirCodes) {
+  const auto freeze_body = [&](const crypto::Ed25519PrivateKey& key,
+                               std::optional<policy::KeyId> scope, uint8_t nonce) {
+    signerapi::Freeze freeze = signerapi::Freeze::Create({.scope = {.signer = scope},
+                                                          .reason = "unexplained spend",
+                                                          .time = now_.load(),
+                                                          .nonce = {nonce}})
+                                   .value();
+    return signerapi::EncodeFreezeRequest({.freeze = signerapi::SignedFreeze::Sign(freeze, key)});
+  };
+  const auto unfreeze_body = [&](const std::vector<size_t>& admins, const policy::Digest& digest,
+                                 std::optional<policy::KeyId> scope) {
+    signerapi::Unfreeze unfreeze = signerapi::Unfreeze::Create({.scope = {.signer = scope},
+                                                                .reason = "explained",
+                                                                .time = now_.load(),
+                                                                .nonce = {0x0e},
+                                                                .freeze_digest = digest})
+                                       .value();
+    signerapi::SignedUnfreeze signed_unfreeze =
+        signerapi::SignedUnfreeze::Sign(unfreeze, actors_.admins.at(admins.at(0)));
+    for (size_t i = 1; i < admins.size(); ++i) {
+      signed_unfreeze = signed_unfreeze.AddSignature(actors_.admins.at(admins[i])).value();
+    }
+    return signerapi::EncodeUnfreezeRequest({.unfreeze = signed_unfreeze});
+  };
+  // `body` with the last byte of its embedded object flipped (a signature byte).
+  const auto forged = [](const std::string& body, const std::string& field) {
+    nlohmann::json json = nlohmann::json::parse(body);
+    std::vector<uint8_t> bytes = btc::DecodeBase64(json[field].get<std::string>()).value();
+    bytes.back() ^= 0x01;
+    json[field] = btc::EncodeBase64(bytes);
+    return json.dump();
+  };
+  const policy::KeyId other_signer = testing::IdOf(actors_.outsider);
+
+  struct Case {
+    std::string name;
+    std::string path;
+    std::string body;
+    int status;
+    std::string code;
+  };
+  std::vector<Case> cases = {
+      {"freeze by an outsider", "/v1/freeze", freeze_body(actors_.outsider, std::nullopt, 1), 403,
+       "freeze_not_authorized"},
+      {"freeze of another signer", "/v1/freeze", freeze_body(actors_.watcher, other_signer, 1), 409,
+       "freeze_wrong_signer"},
+      {"freeze with a bad signature", "/v1/freeze",
+       forged(freeze_body(actors_.watcher, std::nullopt, 1), "signed_freeze"), 403,
+       "invalid_signature"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ExpectRefusedAndLogged(Post(c.path, c.body), c.status, c.code);
+  }
+  EXPECT_FALSE(Status().frozen());
+
+  // The honest freeze.
+  const std::string freeze = freeze_body(actors_.watcher, std::nullopt, 1);
+  HttpReply frozen = service_->Handle(Post("/v1/freeze", freeze));
+  ASSERT_EQ(frozen.status, 200) << frozen.body;
+  const policy::Digest digest = *signerapi::DecodeStatusResponse(frozen.body).value().freeze;
+  policy::Digest unknown = digest;
+  unknown[0] ^= 0x01;
+  cases = {
+      {"unfreeze by one admin", "/v1/unfreeze", unfreeze_body({0}, digest, std::nullopt), 403,
+       "unfreeze_not_authorized"},
+      {"unfreeze of an unknown freeze", "/v1/unfreeze",
+       unfreeze_body({0, 1}, unknown, std::nullopt), 409, "unfreeze_unknown_freeze"},
+      {"unfreeze of another scope", "/v1/unfreeze", unfreeze_body({0, 1}, digest, keys_.signer_id),
+       409, "unfreeze_scope_mismatch"},
+      {"unfreeze with a bad signature", "/v1/unfreeze",
+       forged(unfreeze_body({0, 1}, digest, std::nullopt), "signed_unfreeze"), 403,
+       "invalid_signature"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ExpectRefusedAndLogged(Post(c.path, c.body), c.status, c.code);
+  }
+  EXPECT_TRUE(Status().frozen());
+
+  // The honest unfreeze; then the freeze again is a replay.
+  HttpReply unfrozen =
+      service_->Handle(Post("/v1/unfreeze", unfreeze_body({0, 1}, digest, std::nullopt)));
+  ASSERT_EQ(unfrozen.status, 200) << unfrozen.body;
+  EXPECT_EQ(ReadLog().back().kind(), auditlog::EntryKind::kUnfreeze);
+  ExpectRefusedAndLogged(Post("/v1/freeze", freeze), 409, "freeze_replayed");
+  EXPECT_FALSE(Status().frozen());
+}
+
+// The head the coordinator holds: the genuine current head signs; a head signed by another key
+// is 403 "invalid_signature", logged with the request's intent ids; a head that does not decode
+// is 400 and not logged.
+TEST_F(ServiceTest, AKnownHeadMustBeSignedByThisSigner) {
+  ASSERT_EQ(Sign(SmallRequest(1)).status, 200);
+  const std::vector<uint8_t> genuine = CurrentHead();
+  const auditlog::SignedTreeHead decoded = auditlog::SignedTreeHead::Decode(genuine).value();
+
+  const uint64_t size = TreeSize();
+  HttpReply malformed = Sign(WithKnownHead(SmallRequest(2), std::vector<uint8_t>(10, 1)));
+  EXPECT_EQ(malformed.status, 400) << malformed.body;
+  EXPECT_EQ(signerapi::DecodeErrorBody(malformed.body).value().code, "invalid_argument");
+  EXPECT_EQ(TreeSize(), size);
+
+  const std::string other_body = WithKnownHead(
+      SmallRequest(2), auditlog::SignedTreeHead::Sign(decoded.head(), actors_.outsider).Encode());
+  HttpReply other = Sign(other_body);
+  EXPECT_EQ(other.status, 403) << other.body;
+  const signerapi::ErrorBody error = signerapi::DecodeErrorBody(other.body).value();
+  EXPECT_EQ(error.code, "invalid_signature");
+  EXPECT_THAT(error.message, HasSubstr("sign request: field 'known_head'"));
+  const std::vector<auditlog::Entry> log = ReadLog();
+  ASSERT_EQ(log.size(), size + 2);
+  const auto& request_entry = std::get<auditlog::SignRequestEntry>(log[size].body());
+  EXPECT_EQ(request_entry.intent_ids, std::vector<auditlog::IntentId>{testing::TestIntentId(2)});
+  const auto& decision = std::get<auditlog::DecisionEntry>(log[size + 1].body());
+  EXPECT_EQ(decision.code, "invalid_signature");
+  EXPECT_EQ(decision.intent_ids, std::vector<auditlog::IntentId>{testing::TestIntentId(2)});
+  EXPECT_EQ(decision.detail, error.message);
+  EXPECT_EQ(decision.request_digest,
+            crypto::Sha256(
+                std::span(reinterpret_cast<const uint8_t*>(other_body.data()), other_body.size())));
+
+  // The genuine head, and an older genuine one (the log extends both), sign.
+  HttpReply current = Sign(WithKnownHead(SmallRequest(2), CurrentHead()));
+  ASSERT_EQ(current.status, 200) << current.body;
+  HttpReply older = Sign(WithKnownHead(SmallRequest(3), genuine));
+  ASSERT_EQ(older.status, 200) << older.body;
+}
+
+// Decision 0008: signer.db restored from an older copy. The coordinator presents the later head
+// this signer signed; the signer refuses "state_rolled_back" (409), logged with the intent ids,
+// first while its log is shorter than the head, then when it has grown past it with other
+// entries (another root at that size). The replayed intent was consumed after the copy was
+// taken: without the check it would be signed again.
+TEST_F(ServiceTest, ASignerRestoredFromAnOlderCopyRefusesToSign) {
+  const std::filesystem::path dir = state_dir_;
+  const std::filesystem::path backup = dir_->path() + "/backup";
+  std::filesystem::create_directories(backup);
+  const auto copy_database = [](const std::filesystem::path& from,
+                                const std::filesystem::path& to) {
+    for (const std::string name : {"signer.db", "signer.db-wal", "signer.db-shm"}) {
+      std::filesystem::remove(to / name);
+      if (std::filesystem::exists(from / name)) std::filesystem::copy_file(from / name, to / name);
+    }
+  };
+  service_.reset();
+  copy_database(dir, backup);
+  OpenService();
+
+  const std::string consumed = SmallRequest(1);
+  ASSERT_EQ(Sign(consumed).status, 200);
+  ASSERT_EQ(Sign(SmallRequest(2)).status, 200);
+  const std::vector<uint8_t> later = CurrentHead();
+  const auditlog::TreeHead later_head = auditlog::SignedTreeHead::Decode(later).value().head();
+
+  service_.reset();
+  copy_database(backup, dir);
+  OpenService();
+  uint64_t size = TreeSize();
+  ASSERT_LT(size, later_head.size);
+
+  const std::string replay = WithKnownHead(consumed, later);
+  HttpReply refused = Sign(replay);
+  ASSERT_EQ(refused.status, 409) << refused.body;
+  signerapi::RefusedResult result =
+      std::get<signerapi::RefusedResult>(DecodeResponse(refused).result);
+  EXPECT_EQ(result.code, "state_rolled_back");
+  EXPECT_FALSE(result.intent_index.has_value());
+  EXPECT_EQ(result.detail, "the coordinator holds head " + std::to_string(later_head.size) +
+                               " (root " + util::HexEncode(later_head.root) +
+                               ") signed by this signer; this signer's log has " +
+                               std::to_string(size) +
+                               " entries: its state was restored from an older copy");
+  ASSERT_TRUE(result.audit.has_value());
+  ExpectReceiptVerifies(*result.audit);
+  auditlog::DecisionEntry decision = DecisionAt(result.audit->index);
+  EXPECT_EQ(decision.code, "state_rolled_back");
+  EXPECT_EQ(decision.intent_ids, std::vector<auditlog::IntentId>{testing::TestIntentId(1)});
+  EXPECT_EQ(decision.detail, result.detail);
+
+  // Grown past the head's size with other entries: its root at that size differs.
+  for (uint64_t seed = 10; TreeSize() < later_head.size; ++seed) {
+    ASSERT_EQ(Sign(SmallRequest(seed, 1'000)).status, 200);
+  }
+  HttpReply again = Sign(replay);
+  ASSERT_EQ(again.status, 409) << again.body;
+  result = std::get<signerapi::RefusedResult>(DecodeResponse(again).result);
+  EXPECT_EQ(result.code, "state_rolled_back");
+  EXPECT_THAT(result.detail,
+              HasSubstr("and its root at size " + std::to_string(later_head.size) + " is "));
+  EXPECT_EQ(DecisionAt(result.audit->index).code, "state_rolled_back");
+
+  // The honest twin: the restored signer's own current head signs.
+  HttpReply current = Sign(WithKnownHead(SmallRequest(3), CurrentHead()));
+  EXPECT_EQ(current.status, 200) << current.body;
 }
 
 TEST_F(ServiceTest, AFreezeByAWatcherStopsSigningUntilTwoAdminsUnfreeze) {
