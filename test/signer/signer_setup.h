@@ -50,9 +50,19 @@ class Deployment final {
   static constexpr int64_t kIntentSats = 10'000;
   static constexpr int64_t kWindowSats = 100'000'000;
 
+  // The fixture policy of a deployment: MakePolicy with a 24-hour window of kWindowSats.
+  static PolicyOptions DefaultPolicyOptions() {
+    PolicyOptions options;
+    options.window_24h = Sats(kWindowSats);
+    return options;
+  }
+
   // Makes `signers` state directories root/signer-1, ... with a wsh(multi(min(2, signers),
-  // ...)) wallet of their keys, pinned with the fixture's policy at the current time.
-  static util::Result<Deployment> Create(const std::string& root, size_t signers) {
+  // ...)) wallet of their keys, pinned with the fixture's policy made with `policy_options`
+  // at the current time.
+  static util::Result<Deployment> Create(
+      const std::string& root, size_t signers,
+      const PolicyOptions& policy_options = DefaultPolicyOptions()) {
     Deployment d;
     crypto::SystemRng rng;
     const crypto::SecretBytes passphrase = Passphrase();
@@ -76,10 +86,9 @@ class Deployment final {
     d.wallet_ =
         std::make_unique<signer::WalletConfig>(MakeWalletConfig(TestContext(), d.descriptor_));
 
-    PolicyOptions policy_options;
-    policy_options.window_24h = Sats(kWindowSats);
     const policy::SignedPolicy policy = MakePolicy(d.actors_, policy_options);
     d.policy_digest_ = policy.policy().digest();
+    d.policy_ = std::make_unique<policy::SignedPolicy>(policy);
     std::vector<policy::KeyId> admins;
     for (const crypto::Ed25519PrivateKey& admin : d.actors_.admins) admins.push_back(IdOf(admin));
     std::sort(admins.begin(), admins.end());
@@ -108,6 +117,11 @@ class Deployment final {
   const std::vector<signerd::KeygenResult>& keys() const { return keys_; }
   const std::string& descriptor() const { return descriptor_; }
   const crypto::Secp256k1Context& ctx() const { return TestContext(); }
+  const Actors& actors() const { return actors_; }
+  const signer::WalletConfig& wallet() const { return *wallet_; }
+  // The first policy every signer was initialised with, and its digest.
+  const policy::SignedPolicy& policy() const { return *policy_; }
+  const policy::Digest& policy_digest() const { return policy_digest_; }
 
   // Request `n`: one intent (id seed n + 1) paying kIntentSats + n to a foreign address under
   // the rule "small withdrawals" (no approvals needed), created now, and a PSBT of its own
@@ -162,6 +176,7 @@ class Deployment final {
   std::vector<signerd::KeygenResult> keys_;
   std::string descriptor_;
   std::unique_ptr<signer::WalletConfig> wallet_;
+  std::unique_ptr<policy::SignedPolicy> policy_;
   policy::Digest policy_digest_{};
 };
 
