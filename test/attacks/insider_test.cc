@@ -123,6 +123,32 @@ TEST(Approver, RequesterApprovingItsOwnIntentDoesNotCount) {
   const std::vector<Answer> answers = world.SignEverywhere(body);
   EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
   EXPECT_TRUE(DetailsContain(answers, "have 1: bob"));
+  EXPECT_TRUE(DetailsContain(answers, "approved its own intent"));
+}
+
+// Capability: admin-1's key, which the policy names, but not as a member of treasury.
+// Attack: admin-1 approves the 7 BTC transfer with bob, filling the second treasury slot with
+// a key of another role.
+// Class: an approval threshold met by someone the rule does not trust for it.
+// Refused: an approval counts only toward a group its key is a member of; the rule still has
+// 1 of the 2 treasury approvals it needs.
+TEST(Approver, ApprovalByAKeyOutsideTheGroupDoesNotCount) {
+  util::Result<std::unique_ptr<AttackWorld>> started =
+      AttackWorld::Start("approver-outside-group", InsiderPolicyOptions());
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+  const Actors& actors = world.actors();
+
+  EXPECT_TRUE(HonestBookTransferSigns(world, 1));
+
+  const policy::SignedIntent intent =
+      world.Intent({{BookAddress(), kBookTransferSats}}, {.id_seed = 2});
+  const std::string body = Body(
+      world, intent,
+      {world.Approval(actors.admins[0], intent), world.Approval(actors.approvers[1], intent)}, 2);
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
+  EXPECT_TRUE(DetailsContain(answers, "have 1: bob"));
 }
 
 // Capability: alice holds a second key of her own, which the policy does not name.
@@ -171,11 +197,14 @@ TEST(Approver, SameKeyApprovingTwiceIsRefused) {
   uint32_t seed = 2;
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    const policy::SignedIntent intent = world.Intent(
-        {{BookAddress(), kBookTransferSats}}, {.created = world.Now() - 120, .id_seed = seed});
+    const uint64_t now = world.Now();
+    const policy::SignedIntent intent =
+        world.Intent({{BookAddress(), kBookTransferSats}}, {.created = now - 120, .id_seed = seed});
+    // Ed25519 signatures are deterministic: with second_age 0 the two are the same bytes.
+    const policy::SignedApproval first = Approve(alice, intent, world.policy_digest(), now);
     const policy::SignedApproval second =
-        Approve(alice, intent, world.policy_digest(), world.Now() - c.second_age);
-    const std::string body = Body(world, intent, {world.Approval(alice, intent), second}, seed);
+        Approve(alice, intent, world.policy_digest(), now - c.second_age);
+    const std::string body = Body(world, intent, {first, second}, seed);
     ++seed;
     const std::vector<Answer> answers = world.SignEverywhere(body);
     EXPECT_TRUE(world.RefusedEverywhere(body, answers, "invalid_approval"));
@@ -432,13 +461,13 @@ TEST(Admin, NewAddressBookEntryIsUnusableUntilTheDelay) {
 
 // Capability: two admin keys (the threshold) and a coordinator.
 // Attack: a genuine loosening (small_max 1 BTC -> 10 BTC, so 5 BTC needs no approval) is used
-// before its activation delay (2 s in this world) has passed.
+// before its activation delay (3 s in this world) has passed.
 // Class: an upgrade that loosens verification taking effect at once (Nomad bridge, 2022).
 // Refused: before the delay the old policy decides (rule_denies); the twin: once the delay has
 // passed, the very same request is signed.
 TEST(Admin, LooseningIsUsableOnlyAfterItsDelay) {
   PolicyOptions first = InsiderPolicyOptions();
-  first.activation_delay = 2;
+  first.activation_delay = 3;
   util::Result<std::unique_ptr<AttackWorld>> started =
       AttackWorld::Start("admin-loosening-delay", first);
   ASSERT_TRUE(started.ok()) << started.status();
@@ -551,6 +580,49 @@ TEST(Admin, AdminNamedOnlyByTheNewPolicyDoesNotCount) {
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere(
       "/v1/policy", PolicyBody(SignPolicy(fields, {&actors.admins[0], &actors.admins[1]})))));
   EXPECT_TRUE(PolicyStateIs(world, world.policy(), 2));
+}
+
+// Capability: admin-1's key and the attacker's own key, which two admins (the threshold) made
+// an admin in a policy that is still pending.
+// Attack: while that policy waits for its delay, the attacker and admin-1 sign the next policy
+// (a loosening), as two admins of the pending policy.
+// Class: authority taken before the change that grants it is in force (a governance change
+// used the moment it passes: Beanstalk, 2022).
+// Refused: admins named by a pending policy have no authority until it takes effect; only
+// admin-1's signature counts. The twin: admin-1 and admin-2 sign the same successor.
+TEST(Admin, AdminOfAPendingPolicyHasNoAuthorityYet) {
+  util::Result<std::unique_ptr<AttackWorld>> started =
+      AttackWorld::Start("admin-pending-admin", InsiderPolicyOptions());
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+  const Actors& actors = world.actors();
+  // The fields of MakePolicy(options) with the attacker's key as a fourth admin.
+  const auto with_fourth_admin = [&](const PolicyOptions& options) {
+    policy::PolicyFields fields = MakePolicy(actors, options).policy().fields();
+    fields.keys.push_back({.label = "admin-4", .id = IdOf(actors.outsider)});
+    fields.governance.admins.push_back("admin-4");
+    return fields;
+  };
+
+  const PolicyOptions second = SuccessorOptions(InsiderPolicyOptions(), world.policy());
+  const policy::SignedPolicy pending =
+      SignPolicy(with_fourth_admin(second), {&actors.admins[0], &actors.admins[1]});
+  EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/policy", PolicyBody(pending))));
+  EXPECT_TRUE(PolicyStateIs(world, world.policy(), 2));
+
+  PolicyOptions third = SuccessorOptions(second, pending);
+  third.small_max = kLooseSmallMax;
+  const policy::PolicyFields fields = with_fourth_admin(third);
+  const std::string body = PolicyBody(SignPolicy(fields, {&actors.outsider, &actors.admins[0]}));
+  const std::vector<Answer> answers = world.PostEverywhere("/v1/policy", body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "policy_not_authorized"));
+  EXPECT_TRUE(StatusIs(answers, 403));
+  EXPECT_TRUE(DetailsContain(answers, "1 of the 2 admin signatures"));
+  EXPECT_TRUE(PolicyStateIs(world, world.policy(), 2));
+
+  EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere(
+      "/v1/policy", PolicyBody(SignPolicy(fields, {&actors.admins[0], &actors.admins[1]})))));
+  EXPECT_TRUE(PolicyStateIs(world, world.policy(), 3));
 }
 
 // Capability: a key that is neither a registered watcher nor an admin (an outsider's, an
