@@ -2,7 +2,7 @@
 // builds the PSBT needs to forge one from the honest PSBT of test/support/signer_fixture.h
 // (BuildPsbt): scripts of addresses, a copy of the wallet's descriptor with one cosigner key
 // replaced by the attacker's, and edits of outputs and inputs that keep the PSBT's maps in step
-// with its transaction.
+// with its transaction; and a check of a refusal's detail on top of the harness's checks.
 //
 // TEST CODE ONLY: the attacker's key is derived from a public one-byte seed.
 //
@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "btc/address.h"
@@ -21,6 +23,7 @@
 #include "btc/descriptor.h"
 #include "btc/psbt.h"
 #include "btc/transaction.h"
+#include "test/attacks/attack_harness.h"
 #include "test/signer/signer_setup.h"
 #include "test/support/signer_fixture.h"
 
@@ -111,6 +114,25 @@ inline void ReplaceFunding(btc::Psbt& psbt, const btc::Transaction& funding) {
 // The previous transaction input `index` of `psbt` carries.
 inline btc::Transaction FundingOf(const btc::Psbt& psbt, size_t index) {
   return psbt.inputs.at(index).non_witness_utxo.value();
+}
+
+// Sends `body` to every signer and checks AttackWorld::RefusedEverywhere with `code`, and that
+// every refusal's detail contains `detail` (the output, input or figure the attack is about:
+// the request was refused for the reason the scenario means, not another with the same code).
+inline ::testing::AssertionResult RefusedNaming(AttackWorld& world, const std::string& body,
+                                                std::string_view code, std::string_view detail) {
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  ::testing::AssertionResult refused = world.RefusedEverywhere(body, answers, code);
+  if (!refused) return refused;
+  for (const Answer& answer : answers) {
+    const auto& result = std::get<signerapi::RefusedResult>(answer.response.value().result);
+    if (result.detail.find(detail) == std::string::npos) {
+      return ::testing::AssertionFailure()
+             << "signer " << answer.signer << ": detail '" << result.detail
+             << "' does not contain '" << detail << "'";
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace kinko::testing

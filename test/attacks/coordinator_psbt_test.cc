@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "btc/address.h"
 #include "btc/psbt.h"
 #include "test/attacks/attack_harness.h"
 #include "test/attacks/coordinator_psbt_support.h"
@@ -69,7 +70,8 @@ TEST(CoordinatorPsbt, RewrittenDestinationAndAmountIsRefused) {
   paid.value = 500'000;
   ChangeOutput(request.psbt).value -= 450'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 0 (" + AttackerAddress() + ", 500000 sat)"));
 }
 
 // Owns the coordinator. Keeps the intent's address but raises its amount, taking the difference
@@ -87,7 +89,8 @@ TEST(CoordinatorPsbt, RaisedAmountToTheIntentAddressIsRefused) {
   request.psbt.unsigned_tx->outputs.at(0).value += 400'000;
   ChangeOutput(request.psbt).value -= 400'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 0 (" + ForeignAddress(0x14) + ", 450000 sat)"));
 }
 
 // Owns the coordinator. Pays the intent's address less than the intent says and sends the
@@ -105,7 +108,8 @@ TEST(CoordinatorPsbt, LoweredAmountWithTheDifferenceToTheAttackerIsRefused) {
   request.psbt.unsigned_tx->outputs.at(0).value -= 10'000;
   InsertOutput(request.psbt, 1, 10'000, ScriptOf(AttackerAddress()));
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 0 (" + ForeignAddress(0x16) + ", 40000 sat)"));
 }
 
 // Owns the coordinator. Leaves every intent output as approved and adds one more output to its
@@ -123,7 +127,8 @@ TEST(CoordinatorPsbt, ExtraOutputToTheAttackerIsRefused) {
   ChangeOutput(request.psbt).value -= 300'000;
   InsertOutput(request.psbt, request.psbt.outputs.size(), 300'000, ScriptOf(AttackerAddress()));
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 2 (" + AttackerAddress() + ", 300000 sat)"));
 }
 
 // Owns the coordinator. Drops the intent's output and keeps its amount in the change: the
@@ -141,7 +146,8 @@ TEST(CoordinatorPsbt, DroppedIntentOutputIsRefused) {
   RemoveOutput(request.psbt, 0);
   ChangeOutput(request.psbt).value += 50'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "missing_intent_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "missing_intent_output",
+                            "output 0 (" + ForeignAddress(0x1a) + ", 50000 sat) is not paid"));
 }
 
 // Owns the coordinator, and the recipient is its accomplice. Pays the intent's output twice,
@@ -160,7 +166,8 @@ TEST(CoordinatorPsbt, IntentOutputPaidTwiceIsRefused) {
   InsertOutput(request.psbt, 1, copy.value, copy.script_pubkey);
   ChangeOutput(request.psbt).value -= copy.value;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 1 (" + ForeignAddress(0x1c) + ", 50000 sat)"));
 }
 
 // Owns the coordinator. An intent pays one address twice the same amount (two identical
@@ -182,7 +189,8 @@ TEST(CoordinatorPsbt, TwoIdenticalIntentOutputsPaidOnceIsRefused) {
   RemoveOutput(request.psbt, 1);
   ChangeOutput(request.psbt).value += 25'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "missing_intent_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "missing_intent_output",
+                            "output 1 (" + ForeignAddress(0x1e) + ", 25000 sat) is not paid"));
 }
 
 // Owns the coordinator. Batches two genuine intents and swaps their amounts: the small one's
@@ -207,7 +215,8 @@ TEST(CoordinatorPsbt, SwappedAmountsBetweenBatchedIntentsAreRefused) {
   std::vector<btc::TxOut>& outputs = request.psbt.unsigned_tx->outputs;
   std::swap(outputs.at(0).value, outputs.at(1).value);
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 0 (" + ForeignAddress(0x22) + ", 70000 sat)"));
 }
 
 // --- Change ---
@@ -228,7 +237,8 @@ TEST(CoordinatorPsbt, ChangeToTheAttackerUnderTheWalletsChangeDerivationIsRefuse
   ASSERT_FALSE(request.psbt.outputs.back().bip32_derivations.empty());
   ChangeOutput(request.psbt).script_pubkey = ScriptOf(AttackerAddress());
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output",
+                            "output 1 (" + AttackerAddress() + ", 948000 sat)"));
 }
 
 // Owns the coordinator. Sends the change to the wallet's real change branch but at an index
@@ -253,8 +263,8 @@ TEST(CoordinatorPsbt, ChangeAtAnUnscannedIndexIsRefused) {
         request.psbt, change,
         world.wallet().branch(signer::WalletBranch::kChange).Expand(world.ctx(), index).value());
     const std::string body = AttackWorld::Encode(request);
-    EXPECT_TRUE(
-        world.RefusedEverywhere(body, world.SignEverywhere(body), "change_index_out_of_bounds"));
+    EXPECT_TRUE(RefusedNaming(world, body, "change_index_out_of_bounds",
+                              "change index " + std::to_string(index) + " is above the bound"));
   }
 }
 
@@ -282,7 +292,9 @@ TEST(CoordinatorPsbt, ChangeToAMultisigWithASubstitutedCosignerIsRefused) {
   signerapi::SignRequest request = world.HonestRequest(intent, {}, OneCoin(2));
   PayOutputTo(request.psbt, request.psbt.outputs.size() - 1, substituted);
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unexpected_output"));
+  const std::string address =
+      btc::EncodeAddress(substituted.script_pubkey, kFixtureNetwork).value();
+  EXPECT_TRUE(RefusedNaming(world, body, "unexpected_output", "output 1 (" + address + ", "));
 }
 
 // --- Inputs ---
@@ -303,7 +315,8 @@ TEST(CoordinatorPsbt, UnderstatedSegwitInputAmountIsRefused) {
   request.psbt.inputs.at(0).witness_utxo->value -= 100'000;
   ChangeOutput(request.psbt).value -= 100'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "witness_utxo_mismatch"));
+  EXPECT_TRUE(
+      RefusedNaming(world, body, "witness_utxo_mismatch", "input 0: witness utxo (900000 sat"));
 }
 
 // Owns the coordinator. The two-round form of the segwit fee vulnerability (2020): one
@@ -327,7 +340,8 @@ TEST(CoordinatorPsbt, UnderstatedAmountsOverTwoRoundsAreBothRefused) {
         world.Request({{.intent = intent, .approvals = {}}}, forged.psbt);
     request.psbt.inputs.at(understated).witness_utxo->value -= 100'000;
     const std::string body = AttackWorld::Encode(request);
-    EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "witness_utxo_mismatch"));
+    EXPECT_TRUE(RefusedNaming(world, body, "witness_utxo_mismatch",
+                              "input " + std::to_string(understated) + ": witness utxo"));
   }
 }
 
@@ -348,8 +362,8 @@ TEST(CoordinatorPsbt, StrippedPreviousTransactionIsRefused) {
   request.psbt.inputs.at(0).witness_utxo->value -= 100'000;
   ChangeOutput(request.psbt).value -= 100'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(
-      world.RefusedEverywhere(body, world.SignEverywhere(body), "missing_previous_transaction"));
+  EXPECT_TRUE(RefusedNaming(world, body, "missing_previous_transaction",
+                            "input 0: no previous transaction"));
 }
 
 // Owns the coordinator. Replaces a segwit v0 input's previous transaction with a forged one that
@@ -407,7 +421,7 @@ TEST(CoordinatorPsbt, ForeignInputWithForgedWalletDerivationsIsRefused) {
       ExpandBranch(SubstitutedCosignerDescriptor(world.deployment(), 2), 0, 1).script_pubkey;
   ReplaceFunding(request.psbt, funding);
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "input_not_in_wallet"));
+  EXPECT_TRUE(RefusedNaming(world, body, "input_not_in_wallet", "input 1: spent output"));
 }
 
 // Owns the coordinator. Spends a coin at the wallet's receive index 1,001, one above the bound,
@@ -434,7 +448,8 @@ TEST(CoordinatorPsbt, InputAboveTheReceiveIndexBoundIsRefused) {
   input.bip32_derivations.clear();
   for (const auto& [key, origin] : far.bip32_derivations) input.bip32_derivations[key] = origin;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "input_not_in_wallet"));
+  EXPECT_TRUE(RefusedNaming(world, body, "input_not_in_wallet",
+                            "input 0: receive index 1001 is above the bound 1000"));
 }
 
 // Owns the coordinator. Asks for a signature that does not commit to every input and output
@@ -454,7 +469,8 @@ TEST(CoordinatorPsbt, NonAllSighashTypesAreRefused) {
     signerapi::SignRequest request = world.HonestRequest(intent, {}, OneCoin(2));
     request.psbt.inputs.at(0).sighash_type = sighash;
     const std::string body = AttackWorld::Encode(request);
-    EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "unsupported_sighash"));
+    EXPECT_TRUE(RefusedNaming(world, body, "unsupported_sighash",
+                              "sighash type " + std::to_string(sighash) + " is not SIGHASH_ALL"));
   }
 }
 
@@ -473,7 +489,7 @@ TEST(CoordinatorPsbt, FinalizedInputIsRefused) {
   request.psbt.inputs.at(1).final_script_witness =
       std::vector<std::vector<uint8_t>>{{}, std::vector<uint8_t>(72, 0x30)};
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "input_finalized"));
+  EXPECT_TRUE(RefusedNaming(world, body, "input_finalized", "input 1: already finalized"));
 }
 
 // Owns the coordinator. Spends one coin twice in the same transaction, so that a signer that
@@ -493,7 +509,7 @@ TEST(CoordinatorPsbt, CoinSpentTwiceIsRefused) {
   request.psbt.inputs.push_back(request.psbt.inputs.at(0));
   ChangeOutput(request.psbt).value += 1'000'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "duplicate_input"));
+  EXPECT_TRUE(RefusedNaming(world, body, "duplicate_input", "input 1: spends"));
 }
 
 // --- Fee ---
@@ -513,7 +529,8 @@ TEST(CoordinatorPsbt, AbsurdFeeWithoutChangeIsRefusedByTheIntentCeiling) {
   RemoveOutput(request.psbt, request.psbt.outputs.size() - 1);
   ASSERT_EQ(request.psbt.unsigned_tx->outputs.size(), 1u);
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "intent_fee_ceiling"));
+  EXPECT_TRUE(RefusedNaming(world, body, "intent_fee_ceiling",
+                            "fee 950000 sat is above its ceiling of 10000 sat"));
 }
 
 // Owns the coordinator. The policy caps the fee at 5,000 sat; the intent states only a fee rate
@@ -543,7 +560,8 @@ TEST(CoordinatorPsbt, FeeAboveThePolicyCeilingIsRefused) {
   signerapi::SignRequest request = world.HonestRequest(intent, {}, OneCoin(2));
   ChangeOutput(request.psbt).value -= 48'000;
   const std::string body = AttackWorld::Encode(request);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "fee_ceiling_exceeded"));
+  EXPECT_TRUE(RefusedNaming(world, body, "fee_ceiling_exceeded",
+                            "fee 0.00050000 BTC is above the policy's fee_max"));
 }
 
 }  // namespace
