@@ -8,6 +8,8 @@
 // records the refusal.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -283,9 +285,16 @@ TEST(CoordinatorPsbt, ChangeToAMultisigWithASubstitutedCosignerIsRefused) {
   const btc::ScriptInfo real =
       world.wallet().branch(signer::WalletBranch::kChange).Expand(world.ctx(), 0).value();
   ASSERT_NE(substituted.script_pubkey, real.script_pubkey);
-  // Two of the three derivations are the wallet's own, all three claim the change path.
+  // Two of the three derivations are the wallet's own; all three name the wallet's origins
+  // (fingerprints and change path).
   ASSERT_EQ(substituted.bip32_derivations.size(), 3u);
-  EXPECT_EQ(substituted.bip32_derivations[0], real.bip32_derivations[0]);
+  size_t shared = 0;
+  for (const auto& derivation : substituted.bip32_derivations) {
+    shared += std::count(real.bip32_derivations.begin(), real.bip32_derivations.end(), derivation);
+    EXPECT_TRUE(std::any_of(real.bip32_derivations.begin(), real.bip32_derivations.end(),
+                            [&](const auto& own) { return own.second == derivation.second; }));
+  }
+  EXPECT_EQ(shared, 2u);
 
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0x29), 50'000}}, {.id_seed = 2});
@@ -323,7 +332,8 @@ TEST(CoordinatorPsbt, UnderstatedSegwitInputAmountIsRefused) {
 // transaction spends two coins and pays 100,000 sat more fee than it shows; round 1 understates
 // coin 0, round 2 coin 1, so that each round looks like a 2,000 sat fee and the signatures of
 // the two rounds (BIP143 commits to each input's own amount only) combine into the real
-// transaction. Both rounds are refused: the previous transactions show the real amounts.
+// transaction. Both rounds are refused: the previous transactions show the real amounts; and
+// the same transaction stated truthfully is refused for its fee.
 TEST(CoordinatorPsbt, UnderstatedAmountsOverTwoRoundsAreBothRefused) {
   util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("psbt-two-rounds");
   ASSERT_TRUE(started.ok()) << started.status();
@@ -343,6 +353,9 @@ TEST(CoordinatorPsbt, UnderstatedAmountsOverTwoRoundsAreBothRefused) {
     EXPECT_TRUE(RefusedNaming(world, body, "witness_utxo_mismatch",
                               "input " + std::to_string(understated) + ": witness utxo"));
   }
+  const std::string truthful = AttackWorld::Encode(forged);
+  EXPECT_TRUE(RefusedNaming(world, truthful, "intent_fee_ceiling",
+                            "fee 102000 sat is above its ceiling of 10000 sat"));
 }
 
 // Owns the coordinator. Strips the previous transaction from a segwit v0 input and understates
@@ -387,7 +400,9 @@ TEST(CoordinatorPsbt, SubstitutedPreviousTransactionIsRefusedAsMalformed) {
   request.psbt.inputs.at(0).witness_utxo = forged.outputs.at(0);
   ChangeOutput(request.psbt).value -= 100'000;
   const std::string body = AttackWorld::Encode(request);
-  for (const Answer& answer : world.SignEverywhere(body)) {
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  ASSERT_EQ(answers.size(), world.signer_count());
+  for (const Answer& answer : answers) {
     SCOPED_TRACE("signer " + std::to_string(answer.signer));
     EXPECT_FALSE(answer.signed_psbt());
     EXPECT_EQ(answer.status, 400);
@@ -402,8 +417,8 @@ TEST(CoordinatorPsbt, SubstitutedPreviousTransactionIsRefusedAsMalformed) {
   }
 }
 
-// Owns the coordinator. Adds a second input that spends a coin outside the wallet (a 2-of-3
-// multisig with the attacker's key in place of a signer's) and gives it the BIP32 derivations
+// Owns the coordinator. Makes the second input spend a coin outside the wallet (a 2-of-3
+// multisig with the attacker's key in place of a signer's) while it keeps the BIP32 derivations
 // and witness script of the wallet's receive address 1: the signers would sign with their keys
 // for a coin the attacker chose. The spent script does not re-derive from the wallet.
 TEST(CoordinatorPsbt, ForeignInputWithForgedWalletDerivationsIsRefused) {
