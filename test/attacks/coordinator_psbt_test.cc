@@ -221,6 +221,30 @@ TEST(CoordinatorPsbt, SwappedAmountsBetweenBatchedIntentsAreRefused) {
                             "output 0 (" + ForeignAddress(0x22) + ", 70000 sat)"));
 }
 
+// Owns the coordinator, whose database also serves a test-network deployment. Sends a genuine
+// intent the requester signed for the test network, with a PSBT that pays the same witness
+// program on this network (the ETH/ETC 2016 replay / wrong-network class: a valid authorisation
+// used on another chain). The intent names another network than the signers'.
+TEST(CoordinatorPsbt, GenuineIntentForAnotherNetworkIsRefused) {
+  util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("psbt-network");
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+  EXPECT_TRUE(HonestTwinSigns(world, 1, 0x40, 50'000, OneCoin(1)));
+
+  const policy::SignedIntent testnet =
+      world.Intent({{ForeignAddress(0x41, btc::Network::kTestnet), 50'000}},
+                   {.network = btc::Network::kTestnet, .id_seed = 2});
+  const policy::SignedIntent here = world.Intent({{ForeignAddress(0x41), 50'000}}, {.id_seed = 2});
+  ASSERT_EQ(ScriptOf(ForeignAddress(0x41)),
+            btc::DecodeAddress(ForeignAddress(0x41, btc::Network::kTestnet), btc::Network::kTestnet)
+                .value()
+                .script_pubkey);
+  signerapi::SignRequest request =
+      world.Request({{.intent = testnet, .approvals = {}}}, world.Psbt({here}, OneCoin(2)));
+  const std::string body = AttackWorld::Encode(request);
+  EXPECT_TRUE(RefusedNaming(world, body, "wrong_network", "network test, the policy's is regtest"));
+}
+
 // --- Change ---
 
 // Owns the coordinator. Replaces the change output's script with its own address and keeps the
