@@ -23,6 +23,7 @@
 #include "btc/descriptor.h"
 #include "btc/psbt.h"
 #include "btc/transaction.h"
+#include "signer/transaction_check.h"
 #include "test/attacks/attack_harness.h"
 #include "test/signer/signer_setup.h"
 #include "test/support/signer_fixture.h"
@@ -64,10 +65,11 @@ inline btc::Descriptor SubstitutedCosignerDescriptor(const Deployment& deploymen
   return btc::Descriptor::Parse(TestContext(), text, kFixtureNetwork).value();
 }
 
-// `descriptor`'s expansion on `branch` (0 receive, 1 change) at `index`.
-inline btc::ScriptInfo ExpandBranch(const btc::Descriptor& descriptor, size_t branch,
+// The expansion of the multipath `descriptor` (<receive;change>) on `branch` at `index`.
+inline btc::ScriptInfo ExpandBranch(const btc::Descriptor& descriptor, signer::WalletBranch branch,
                                     uint32_t index) {
-  return descriptor.SplitMultipath().at(branch).Expand(TestContext(), index).value();
+  const size_t alternative = branch == signer::WalletBranch::kReceive ? 0 : 1;
+  return descriptor.SplitMultipath().at(alternative).Expand(TestContext(), index).value();
 }
 
 // Points output `index` of `psbt` (v0) at `info`: its script, and the witness script and BIP32

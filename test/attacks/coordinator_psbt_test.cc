@@ -304,8 +304,8 @@ TEST(CoordinatorPsbt, ChangeToAMultisigWithASubstitutedCosignerIsRefused) {
   AttackWorld& world = **started;
   EXPECT_TRUE(HonestTwinSigns(world, 1, 0x28, 50'000, OneCoin(1)));
 
-  const btc::ScriptInfo substituted =
-      ExpandBranch(SubstitutedCosignerDescriptor(world.deployment(), 2), 1, 0);
+  const btc::ScriptInfo substituted = ExpandBranch(
+      SubstitutedCosignerDescriptor(world.deployment(), 2), signer::WalletBranch::kChange, 0);
   const btc::ScriptInfo real =
       world.wallet().branch(signer::WalletBranch::kChange).Expand(world.ctx(), 0).value();
   ASSERT_NE(substituted.script_pubkey, real.script_pubkey);
@@ -457,7 +457,9 @@ TEST(CoordinatorPsbt, ForeignInputWithForgedWalletDerivationsIsRefused) {
   ASSERT_FALSE(request.psbt.inputs.at(1).bip32_derivations.empty());
   btc::Transaction funding = FundingOf(request.psbt, 1);
   funding.outputs.at(1).script_pubkey =
-      ExpandBranch(SubstitutedCosignerDescriptor(world.deployment(), 2), 0, 1).script_pubkey;
+      ExpandBranch(SubstitutedCosignerDescriptor(world.deployment(), 2),
+                   signer::WalletBranch::kReceive, 1)
+          .script_pubkey;
   ReplaceFunding(request.psbt, funding);
   const std::string body = AttackWorld::Encode(request);
   EXPECT_TRUE(RefusedNaming(world, body, "input_not_in_wallet", "input 1: spent output"));
