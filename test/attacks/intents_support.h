@@ -2,7 +2,8 @@
 // signed intent or approval in its database sends (the altered content with the original
 // signature, which SignedIntent and SignedApproval cannot hold because it is not valid), a sign
 // request body with one intent's or approval's bytes replaced by such bytes, and the PSBT that pays
-// what the altered intents say (the attacker keeps the PSBT consistent with the intents it sends).
+// what the altered intents say (the attacker keeps the PSBT consistent with the intents it sends);
+// and a check of the rule and limit that refused a request.
 //
 // TEST CODE ONLY: every fixture key is public.
 //
@@ -10,19 +11,24 @@
 #ifndef KINKO_TEST_ATTACKS_INTENTS_SUPPORT_H_
 #define KINKO_TEST_ATTACKS_INTENTS_SUPPORT_H_
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "btc/psbt.h"
 #include "policy/canonical.h"
 #include "policy/identity.h"
 #include "policy/intent.h"
+#include "signerapi/messages.h"
 #include "test/attacks/attack_harness.h"
 #include "test/support/signer_fixture.h"
 
@@ -99,6 +105,29 @@ inline btc::Psbt PsbtPaying(const AttackWorld& world,
         outputs[i], {.id_seed = 1'000'000 + i, .requester = &world.actors().outsider}));
   }
   return world.Psbt(stand_ins, options);
+}
+
+// Every answer is a sign response refused by rule `rule` (the policy rule that decided, or "")
+// and limit `limit` (the limit that refused, or ""): the refusal's reason beyond its code.
+inline ::testing::AssertionResult DecidedBy(const std::vector<Answer>& answers,
+                                            std::string_view rule, std::string_view limit) {
+  for (const Answer& answer : answers) {
+    const signerapi::RefusedResult* refused =
+        answer.response.has_value()
+            ? std::get_if<signerapi::RefusedResult>(&answer.response->result)
+            : nullptr;
+    if (refused == nullptr) {
+      return ::testing::AssertionFailure()
+             << "signer " << answer.signer << ": not a refused sign response: " << answer.body;
+    }
+    if (refused->rule != rule || refused->limit != limit) {
+      return ::testing::AssertionFailure()
+             << "signer " << answer.signer << ": expected rule '" << rule << "' and limit '"
+             << limit << "', got rule '" << refused->rule << "' and limit '" << refused->limit
+             << "': " << refused->detail;
+    }
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace kinko::testing

@@ -193,7 +193,9 @@ TEST(CoordinatorDatabase, DroppedApprovalOfAddressBookTransferIsRefused) {
       world.Intent({{ForeignAddress(0xc0), 7 * kBtc}}, {.id_seed = 2});
   const std::string body =
       HonestBody(world, intent, {world.Approval(actors.approvers[0], intent)}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "approvals_missing"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
+  EXPECT_TRUE(DecidedBy(answers, "to the address book", ""));
 }
 
 // Attacker: owns the coordinator's database. It has one treasury approval of a 7 BTC transfer
@@ -303,7 +305,9 @@ TEST(CoordinatorDatabase, IntentForAnotherWalletIsRefused) {
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0x11), 5'000'000}}, {.wallet = "treasury-cold", .id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "rule_denies"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "rule_denies"));
+  EXPECT_TRUE(DecidedBy(answers, "everything else", ""));
 }
 
 // Attacker: owns the coordinator's database. It sends one requester-signed intent twice in one
@@ -390,8 +394,9 @@ TEST(RequesterKey, DrainByManySmallWithdrawalsStopsAtTheWindow) {
         world.Intent({{ForeignAddress(0xe0), sats}}, {.id_seed = seed});
     const std::string body = HonestBody(world, withdrawal, {}, {.funding_seed = seed});
     ++seed;
-    EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "window_limit"))
-        << sats << " sat";
+    const std::vector<Answer> answers = world.SignEverywhere(body);
+    EXPECT_TRUE(world.RefusedEverywhere(body, answers, "window_limit")) << sats << " sat";
+    EXPECT_TRUE(DecidedBy(answers, "", "window 1d")) << sats << " sat";
   }
 }
 
@@ -411,7 +416,9 @@ TEST(RequesterKey, OneHugeWithdrawalIsDeniedByTheRules) {
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0xe1), 7'000 * kBtc}}, {.id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "rule_denies"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "rule_denies"));
+  EXPECT_TRUE(DecidedBy(answers, "everything else", ""));
 }
 
 // Attacker: holds the hot requester key, under a policy whose no-approval rule is loose (up to
@@ -435,7 +442,9 @@ TEST(RequesterKey, OneHugeWithdrawalIsStoppedByThePerTransactionLimit) {
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0xe2), 7'000 * kBtc}}, {.id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "per_transaction_limit"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "per_transaction_limit"));
+  EXPECT_TRUE(DecidedBy(answers, "", "per_transaction"));
 }
 
 // Attacker: holds the hot requester key, under a policy that pays at most 4 intent outputs per
@@ -461,7 +470,9 @@ TEST(RequesterKey, WithdrawalSplitAcrossManyOutputsIsRefused) {
     twenty.push_back({ForeignAddress(static_cast<uint8_t>(0x40 + tag)), kBtc / 100});
   const policy::SignedIntent intent = world.Intent(twenty, {.id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "outputs_limit"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "outputs_limit"));
+  EXPECT_TRUE(DecidedBy(answers, "", "outputs_max"));
 }
 
 // Attacker: holds the hot requester key, under a policy with a per-transaction limit of 0.5
@@ -490,7 +501,9 @@ TEST(RequesterKey, BatchOfSmallIntentsAboveThePerTransactionLimitIsRefused) {
   EXPECT_TRUE(world.SignedAndValid(world.SignEverywhere(batch(1, 2, 1))));
 
   const std::string body = batch(10, 4, 2);
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "per_transaction_limit"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "per_transaction_limit"));
+  EXPECT_TRUE(DecidedBy(answers, "", "per_transaction"));
 }
 
 // Attacker: holds the hot requester key. The hot wallet's 24-hour window (1 BTC) is used up by a
@@ -510,7 +523,9 @@ TEST(RequesterKey, IntentNamingAnotherWalletCannotBypassTheWindow) {
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0xe3), kBtc / 2}}, {.wallet = "treasury-cold", .id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "rule_denies"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "rule_denies"));
+  EXPECT_TRUE(DecidedBy(answers, "everything else", ""));
 }
 
 // Attacker: holds the hot requester key. It asks for 2 BTC to the address-book entry "cold
@@ -534,7 +549,9 @@ TEST(RequesterKey, AddressBookWithdrawalWithoutApprovalsIsRefused) {
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0xc0), 2 * kBtc}}, {.id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
-  EXPECT_TRUE(world.RefusedEverywhere(body, world.SignEverywhere(body), "approvals_missing"));
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
+  EXPECT_TRUE(DecidedBy(answers, "to the address book", ""));
 }
 
 }  // namespace
