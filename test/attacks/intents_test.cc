@@ -554,5 +554,60 @@ TEST(RequesterKey, AddressBookWithdrawalWithoutApprovalsIsRefused) {
   EXPECT_TRUE(DecidedBy(answers, "to the address book", ""));
 }
 
+// Attacker: holds the hot requester key, and the coordinator that builds the PSBT. Under a
+// policy with fee_max 0.01 BTC, it signs a 0.01 BTC withdrawal whose fee ceiling is 1 BTC and has
+// a PSBT built that pays 0.9 BTC in fees (to a miner it colludes with). The class of the segwit
+// fee vulnerability (a signer made to pay a huge fee). No intent may state a ceiling above the
+// policy's, whatever the transaction: fee_ceiling_exceeded (limit fee_max).
+TEST(RequesterKey, FeeCeilingAboveThePolicysIsRefused) {
+  PolicyOptions options = Deployment::DefaultPolicyOptions();
+  options.fee_max = Sats(kBtc / 100);
+  util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-fee", options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+
+  const policy::SignedIntent honest =
+      world.Intent({{ForeignAddress(0xe4), kBtc / 100}}, {.id_seed = 1});
+  EXPECT_TRUE(world.SignedAndValid(world.SignEverywhere(HonestBody(world, honest))));
+
+  const policy::SignedIntent intent = world.Intent(
+      {{ForeignAddress(0xe4), kBtc / 100}},
+      {.fee = {.max_fee = Sats(kBtc), .max_rate_sat_per_kvb = std::nullopt}, .id_seed = 2});
+  const std::string body =
+      HonestBody(world, intent, {}, {.fee_sats = 9 * kBtc / 10, .funding_seed = 2});
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "fee_ceiling_exceeded"));
+  EXPECT_TRUE(DecidedBy(answers, "", "fee_max"));
+}
+
+// Attacker: holds the hot requester key. It asks for 2 BTC to the address-book entry "cold
+// storage" (2 of treasury) and adds an approval signed with its own key next to alice's, to
+// make up the second approver. Separation of duties (a requester approving its own request).
+// The requester never counts for its own intent (and ops-bot is in no group): approvals_missing.
+TEST(RequesterKey, RequestersOwnApprovalDoesNotCount) {
+  util::Result<std::unique_ptr<AttackWorld>> started =
+      AttackWorld::Start("intents-own-approval", AddressBookPolicy());
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+  const Actors& actors = world.actors();
+
+  const policy::SignedIntent honest =
+      world.Intent({{ForeignAddress(0xc0), 2 * kBtc}}, {.id_seed = 1});
+  EXPECT_TRUE(world.SignedAndValid(
+      world.SignEverywhere(HonestBody(world, honest,
+                                      {world.Approval(actors.approvers[0], honest),
+                                       world.Approval(actors.approvers[1], honest)}))));
+
+  const policy::SignedIntent intent =
+      world.Intent({{ForeignAddress(0xc0), 2 * kBtc}}, {.id_seed = 2});
+  const std::string body = HonestBody(
+      world, intent,
+      {world.Approval(actors.approvers[0], intent), world.Approval(actors.requester, intent)},
+      {.funding_seed = 2});
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
+  EXPECT_TRUE(DecidedBy(answers, "to the address book", ""));
+}
+
 }  // namespace
 }  // namespace kinko::testing
