@@ -312,8 +312,8 @@ TEST(CoordinatorDatabase, IntentForAnotherWalletIsRefused) {
 
 // Attacker: owns the coordinator's database. It sends one requester-signed intent twice in one
 // request, with a PSBT that pays its output twice (so the transaction check finds every output
-// paid). The class of Bitfinex 2016 (a co-signer made to pay more than was asked). One intent is
-// paid once: duplicate_intent.
+// paid). The class of double payment (one approved request paid twice). One intent is paid
+// once: duplicate_intent.
 TEST(CoordinatorDatabase, SameIntentTwiceInOneRequestIsRefused) {
   util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-duplicate");
   ASSERT_TRUE(started.ok()) << started.status();
