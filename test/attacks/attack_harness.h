@@ -34,10 +34,13 @@
 #include "btc/interpreter.h"
 #include "btc/psbt.h"
 #include "btc/psbt_roles.h"
+#include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "policy/approval.h"
 #include "policy/intent.h"
+#include "policy/policy.h"
 #include "signerapi/audit_codec.h"
+#include "signerapi/freeze.h"
 #include "signerapi/json_codec.h"
 #include "signerapi/messages.h"
 #include "test/signer/signer_process.h"
@@ -346,6 +349,74 @@ class AttackWorld final {
   std::vector<std::unique_ptr<SignerProcess>> signers_;
   uint64_t requests_made_ = 0;
 };
+
+// --- Policy updates, freezes and unfreezes (the bodies of POST /v1/policy, /v1/freeze and
+// /v1/unfreeze) ---
+
+// The body of POST /v1/policy offering `signed_policy`.
+inline std::string PolicyBody(const policy::SignedPolicy& signed_policy) {
+  return signerapi::EncodePolicyUpdateRequest({.signed_policy = signed_policy});
+}
+
+// A freeze of every signer by `key` (the watcher, or an admin), made at `time`, with a nonce of
+// `nonce` bytes so that two freezes of one test are two orders.
+inline signerapi::SignedFreeze FreezeAll(const crypto::Ed25519PrivateKey& key, uint64_t time,
+                                         uint8_t nonce) {
+  signerapi::FreezeFields fields{
+      .scope = {}, .reason = "watcher: unexplained spend", .time = time, .nonce = {}};
+  fields.nonce.fill(nonce);
+  return signerapi::SignedFreeze::Sign(signerapi::Freeze::Create(fields).value(), key);
+}
+
+inline std::string FreezeBody(const signerapi::SignedFreeze& freeze) {
+  return signerapi::EncodeFreezeRequest({.freeze = freeze});
+}
+
+// The unfreeze lifting `freeze` (same scope), made at `time`, with a nonce of `nonce` bytes,
+// signed by `keys` (at least one, distinct).
+inline signerapi::SignedUnfreeze UnfreezeOf(
+    const signerapi::SignedFreeze& freeze, uint64_t time, uint8_t nonce,
+    const std::vector<const crypto::Ed25519PrivateKey*>& keys) {
+  signerapi::UnfreezeFields fields{.scope = freeze.freeze().fields().scope,
+                                   .reason = "admins: spend explained",
+                                   .time = time,
+                                   .nonce = {},
+                                   .freeze_digest = freeze.freeze().digest()};
+  fields.nonce.fill(nonce);
+  signerapi::SignedUnfreeze unfreeze =
+      signerapi::SignedUnfreeze::Sign(signerapi::Unfreeze::Create(fields).value(), *keys.at(0));
+  for (size_t i = 1; i < keys.size(); ++i) unfreeze = unfreeze.AddSignature(*keys[i]).value();
+  return unfreeze;
+}
+
+inline std::string UnfreezeBody(const signerapi::SignedUnfreeze& unfreeze) {
+  return signerapi::EncodeUnfreezeRequest({.unfreeze = unfreeze});
+}
+
+// GET /v1/status of signer `i`, decoded.
+inline util::Result<signerapi::StatusResponse> SignerStatus(AttackWorld& world, size_t i) {
+  httplib::Client client(world.signer(i).url());
+  client.set_read_timeout(60, 0);
+  httplib::Result res = client.Get("/v1/status");
+  if (!res) return util::UnavailableError("GET /v1/status: no answer");
+  return signerapi::DecodeStatusResponse(res->body);
+}
+
+// Every answer to a POST /v1/policy, /v1/freeze or /v1/unfreeze is 200 with a status; returns
+// the statuses through `statuses` when given.
+inline ::testing::AssertionResult AcceptedEverywhere(
+    const std::vector<Answer>& answers,
+    std::vector<signerapi::StatusResponse>* statuses = nullptr) {
+  for (const Answer& answer : answers) {
+    util::Result<signerapi::StatusResponse> status = signerapi::DecodeStatusResponse(answer.body);
+    if (answer.status != 200 || !status.ok()) {
+      return ::testing::AssertionFailure()
+             << "signer " << answer.signer << ": HTTP " << answer.status << ": " << answer.body;
+    }
+    if (statuses != nullptr) statuses->push_back(*std::move(status));
+  }
+  return ::testing::AssertionSuccess();
+}
 
 }  // namespace kinko::testing
 

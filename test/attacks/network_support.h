@@ -91,13 +91,6 @@ inline util::Result<std::vector<std::vector<uint8_t>>> SignedHeads(AttackWorld& 
   return heads;
 }
 
-// Signer `i`'s GET /v1/status.
-inline util::Result<signerapi::StatusResponse> SignerStatus(AttackWorld& world, size_t i) {
-  util::Result<std::string> body = GetFrom(world, i, "/v1/status");
-  if (!body.ok()) return body.status();
-  return signerapi::DecodeStatusResponse(*body);
-}
-
 // One body sent to one signer and its answer.
 struct Sent {
   std::string body;
@@ -127,39 +120,10 @@ inline std::vector<Answer> AnswersOf(const std::vector<Sent>& sent) {
 
 // --- What the network carries besides sign requests ---
 
-inline std::string PolicyBody(const policy::SignedPolicy& signed_policy) {
-  return signerapi::EncodePolicyUpdateRequest({.signed_policy = signed_policy});
-}
-
-// The watcher's freeze of every signer, made at `time`, with a nonce of `nonce_byte`s.
-inline signerapi::SignedFreeze WatcherFreeze(const Actors& actors, uint64_t time,
-                                             uint8_t nonce_byte) {
-  signerapi::FreezeFields fields{
-      .scope = {}, .reason = "watcher: unexplained spend", .time = time, .nonce = {}};
-  fields.nonce.fill(nonce_byte);
-  return signerapi::SignedFreeze::Sign(signerapi::Freeze::Create(fields).value(), actors.watcher);
-}
-
-inline std::string FreezeBody(const signerapi::SignedFreeze& freeze) {
-  return signerapi::EncodeFreezeRequest({.freeze = freeze});
-}
-
-// The unfreeze of `freeze` (same scope) signed by admin-1 and admin-2 (the governance
-// threshold), made at `time`, with a nonce of `nonce_byte`s.
-inline std::string UnfreezeBody(const Actors& actors, const signerapi::SignedFreeze& freeze,
-                                uint64_t time, uint8_t nonce_byte) {
-  signerapi::UnfreezeFields fields{.scope = freeze.freeze().fields().scope,
-                                   .reason = "admins: spend explained",
-                                   .time = time,
-                                   .nonce = {},
-                                   .freeze_digest = freeze.freeze().digest()};
-  fields.nonce.fill(nonce_byte);
-  const signerapi::SignedUnfreeze unfreeze =
-      signerapi::SignedUnfreeze::Sign(signerapi::Unfreeze::Create(fields).value(),
-                                      actors.admins.at(0))
-          .AddSignature(actors.admins.at(1))
-          .value();
-  return signerapi::EncodeUnfreezeRequest({.unfreeze = unfreeze});
+// The keys of admin-1 and admin-2: the governance threshold of the world's policy, which may
+// lift a freeze (UnfreezeOf).
+inline std::vector<const crypto::Ed25519PrivateKey*> AdminThreshold(const AttackWorld& world) {
+  return {&world.actors().admins.at(0), &world.actors().admins.at(1)};
 }
 
 // `body` with the signed intent `altered` carrying `original`'s requester signature instead of
@@ -250,22 +214,6 @@ inline ::testing::AssertionResult RefusedAndLogged(AttackWorld& world, const Ans
   }
   return ::testing::AssertionFailure() << "signer " << answer.signer << ": no refused decision '"
                                        << code << "' for the request in its audit log";
-}
-
-// Every answer is 200 with a status body (an accepted policy update, freeze or unfreeze).
-// Returns the statuses through `statuses` when given.
-inline ::testing::AssertionResult AcceptedEverywhere(
-    const std::vector<Answer>& answers,
-    std::vector<signerapi::StatusResponse>* statuses = nullptr) {
-  for (const Answer& answer : answers) {
-    util::Result<signerapi::StatusResponse> status = signerapi::DecodeStatusResponse(answer.body);
-    if (answer.status != 200 || !status.ok()) {
-      return ::testing::AssertionFailure()
-             << "signer " << answer.signer << ": HTTP " << answer.status << ": " << answer.body;
-    }
-    if (statuses != nullptr) statuses->push_back(*std::move(status));
-  }
-  return ::testing::AssertionSuccess();
 }
 
 // The PSBTs the answers released (the signed ones).

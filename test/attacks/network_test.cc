@@ -320,13 +320,13 @@ TEST(Network, LiftedFreezeReplayedIsRefused) {
   ASSERT_TRUE(started.ok()) << started.status();
   AttackWorld& world = **started;
 
-  const signerapi::SignedFreeze freeze = WatcherFreeze(world.actors(), world.Now(), 1);
+  const signerapi::SignedFreeze freeze = FreezeAll(world.actors().watcher, world.Now(), 1);
   const std::string body = FreezeBody(freeze);
   std::vector<signerapi::StatusResponse> statuses;
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/freeze", body), &statuses));
   for (const signerapi::StatusResponse& status : statuses) EXPECT_TRUE(status.frozen());
-  EXPECT_TRUE(AcceptedEverywhere(
-      world.PostEverywhere("/v1/unfreeze", UnfreezeBody(world.actors(), freeze, world.Now(), 2))));
+  EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere(
+      "/v1/unfreeze", UnfreezeBody(UnfreezeOf(freeze, world.Now(), 2, AdminThreshold(world))))));
 
   const std::vector<Answer> answers = world.PostEverywhere("/v1/freeze", body);
   EXPECT_TRUE(world.RefusedEverywhere(body, answers, "freeze_replayed"));
@@ -347,14 +347,14 @@ TEST(Network, ReplayedUnfreezeDoesNotLiftANewFreeze) {
   ASSERT_TRUE(started.ok()) << started.status();
   AttackWorld& world = **started;
 
-  const signerapi::SignedFreeze first = WatcherFreeze(world.actors(), world.Now(), 1);
+  const signerapi::SignedFreeze first = FreezeAll(world.actors().watcher, world.Now(), 1);
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/freeze", FreezeBody(first))));
-  const std::string body = UnfreezeBody(world.actors(), first, world.Now(), 2);
+  const std::string body = UnfreezeBody(UnfreezeOf(first, world.Now(), 2, AdminThreshold(world)));
   std::vector<signerapi::StatusResponse> statuses;
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/unfreeze", body), &statuses));
   for (const signerapi::StatusResponse& status : statuses) EXPECT_FALSE(status.frozen());
 
-  const signerapi::SignedFreeze second = WatcherFreeze(world.actors(), world.Now(), 3);
+  const signerapi::SignedFreeze second = FreezeAll(world.actors().watcher, world.Now(), 3);
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/freeze", FreezeBody(second))));
   const std::vector<Answer> answers = world.PostEverywhere("/v1/unfreeze", body);
   EXPECT_TRUE(world.RefusedEverywhere(body, answers, "unfreeze_unknown_freeze"));
@@ -591,7 +591,7 @@ TEST(OneSigner, OwnedSignerAndFrozenSignersCannotSign) {
   EXPECT_TRUE(world.SignedAndValid(world.SignEverywhere(
       AttackWorld::Encode(world.HonestRequest(honest, {}, {.funding_seed = 1})))));
 
-  const signerapi::SignedFreeze freeze = WatcherFreeze(world.actors(), world.Now(), 1);
+  const signerapi::SignedFreeze freeze = FreezeAll(world.actors().watcher, world.Now(), 1);
   EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere("/v1/freeze", FreezeBody(freeze))));
 
   const policy::SignedIntent intent =
@@ -608,8 +608,8 @@ TEST(OneSigner, OwnedSignerAndFrozenSignersCannotSign) {
   }
   EXPECT_TRUE(CannotFinalize(world.ctx(), released, world.threshold()));
 
-  EXPECT_TRUE(AcceptedEverywhere(
-      world.PostEverywhere("/v1/unfreeze", UnfreezeBody(world.actors(), freeze, world.Now(), 2))));
+  EXPECT_TRUE(AcceptedEverywhere(world.PostEverywhere(
+      "/v1/unfreeze", UnfreezeBody(UnfreezeOf(freeze, world.Now(), 2, AdminThreshold(world))))));
   EXPECT_TRUE(
       world.SignedAndValid({world.Post(1, "/v1/sign", body), world.Post(2, "/v1/sign", body)}));
 }
