@@ -522,7 +522,20 @@ Verdict Evaluate(const std::vector<IntentWithApprovals>& request, const Policy& 
                       ", above the policy's per_transaction " + Btc(*limits.per_transaction));
   }
 
-  // Step 8.
+  // Step 8. With the transaction known, its fee also leaves the wallet: it counts toward the
+  // windows of every wallet the transaction pays for (one, in a transaction a signer signs),
+  // so that a transaction cannot move past a window in fees what it may not move in outputs.
+  if (transaction.has_value()) {
+    for (auto& [wallet, amount] : by_wallet) {
+      util::Result<btc::Amount> with_fee = btc::Amount::Add(amount, transaction->fee);
+      if (!with_fee.ok()) {
+        return Refuse(RefusalCode::kPerTransactionLimit, std::nullopt, "", "max_money",
+                      "transaction: the intents of wallet " + wallet +
+                          " and the fee total more than 21000000 BTC");
+      }
+      amount = *with_fee;
+    }
+  }
   for (const auto& [wallet, amount] : by_wallet) {
     for (const Window& window : limits.windows) {
       const int64_t used = UsedInWindow(velocity, wallet, window.duration, now, window.max);
@@ -535,7 +548,8 @@ Verdict Evaluate(const std::vector<IntentWithApprovals>& request, const Policy& 
                                           : Btc(btc::Amount::FromSats(used).value());
         return Refuse(RefusalCode::kWindowLimit, std::nullopt, "", limit,
                       "wallet " + wallet + ": " + limit + ": used " + used_text + " + this " +
-                          Btc(amount) + " is above the max " + Btc(window.max));
+                          Btc(amount) + (transaction.has_value() ? " (with the fee)" : "") +
+                          " is above the max " + Btc(window.max));
       }
     }
   }

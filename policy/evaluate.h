@@ -50,8 +50,9 @@
 //      limits.per_transaction (or limit "max_money" when it is above 21 million BTC);
 //   8. kWindowLimit (limit "window 1d": the duration as FormatDuration writes it) when, for a
 //      wallet (wallets in byte order, windows in duration order), the velocity spends of that
-//      wallet with now - duration < time <= now, plus this request's total for the wallet, are
-//      above the window's max. Spends after `now` are not counted, so a decision can be
+//      wallet with now - duration < time <= now, plus this request's total for the wallet (and,
+//      when `transaction` is given, its fee: a fee leaves the wallet too), are above the
+//      window's max. Spends after `now` are not counted, so a decision can be
 //      re-run at a past `now` with a later state; the owner of the state must not run with a
 //      clock behind its last recorded spend;
 //   9. when `transaction` is given, kFeeCeilingExceeded when its fee is above the policy's
@@ -160,7 +161,9 @@ struct Verdict {
   bool allowed = false;
   std::optional<Refusal> refusal;  // Present exactly when !allowed.
   std::vector<IntentDecision> intents;
-  std::vector<Spend> spends;  // One per wallet, at `now`, with the wallet's total; by wallet.
+  // One per wallet, at `now`, with the wallet's total (plus the fee when the transaction was
+  // given); by wallet.
+  std::vector<Spend> spends;
 };
 
 // Evaluates `request` (one or more intents, paid together) against `policy` at `now` (seconds

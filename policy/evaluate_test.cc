@@ -998,6 +998,33 @@ TEST(EvaluateTest, WindowCountsEveryIntentOfTheWallet) {
                         {"used 0.00000000 BTC", "this 1.00000001 BTC"}));
 }
 
+// A fee leaves the wallet too: with the transaction known, it counts toward the windows and
+// is part of the spend recorded, so that fees cannot move past a window what outputs may not.
+TEST(EvaluateTest, WindowCountsTheFeeWhenTheTransactionIsKnown) {
+  PolicyFields fields = BaseFields();
+  fields.limits.windows = {{.duration = 86400, .max = Btc("1")}};
+  const Policy policy = MakePolicy(fields);
+  IntentFields intent = BaseIntent();  // 0.5 BTC.
+  intent.fee = {.max_fee = Btc("0.6"), .max_rate_sat_per_kvb = std::nullopt};
+  const std::vector<IntentWithApprovals> request = {WithApprovals(Sign(intent), policy, {})};
+  const VelocityState used{.spends = {{.wallet = "hot", .time = kNow - 10, .amount = Btc("0.4")}}};
+
+  // Without the transaction: 0.4 + 0.5 fits the 1 BTC window.
+  ASSERT_TRUE(IsAllowed(Evaluate(request, policy, used, kNow)));
+  // With a fee of 0.1 BTC it just fits, and the spend recorded is 0.6 BTC.
+  const Verdict at_max =
+      Evaluate(request, policy, used, kNow, TransactionFacts{.fee = Btc("0.1"), .vsize = 200});
+  ASSERT_TRUE(IsAllowed(at_max));
+  EXPECT_EQ(at_max.spends,
+            (std::vector<Spend>{{.wallet = "hot", .time = kNow, .amount = Btc("0.6")}}));
+  // One satoshi more of fee is above the window.
+  const Verdict above = Evaluate(request, policy, used, kNow,
+                                 TransactionFacts{.fee = Sats(10'000'001), .vsize = 200});
+  EXPECT_TRUE(IsRefused(
+      above, RefusalCode::kWindowLimit, std::nullopt,
+      {"used 0.40000000 BTC", "this 0.60000001 BTC (with the fee)", "max 1.00000000 BTC"}));
+}
+
 TEST(EvaluateTest, FirstRefusedIntentDecidesAndIsNamed) {
   const Policy policy = ApprovalPolicy();
   IntentFields second = BaseIntent();

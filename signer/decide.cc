@@ -170,15 +170,25 @@ SignDecision DecideSign(const crypto::Secp256k1Context& ctx, const SignerConfig&
                   "", "the request has no intent");
   }
 
+  // The intents are for this signer's wallet: an intent for another wallet is refused as such,
+  // before the policy's rules (which may name no other wallet) see it. (Another network is the
+  // policy's to refuse, in step 4, naming the intent.)
+  std::vector<policy::SignedIntent> intents;
+  intents.reserve(request.intents.size());
+  for (const policy::IntentWithApprovals& entry : request.intents) intents.push_back(entry.intent);
+  if (std::optional<TransactionCheckRefusal> refused =
+          CheckIntentsForWallet(config.wallet, intents);
+      refused.has_value() && refused->code == TransactionRefusal::kWrongWallet) {
+    return Refuse(std::move(decision), TransactionRefusalName(refused->code), std::nullopt, "", "",
+                  std::move(refused->detail));
+  }
+
   // 4. The policy, without the transaction's facts.
   const policy::Policy& policy = in_force.policy();
   const policy::Verdict verdict = policy::Evaluate(request.intents, policy, state.velocity, now);
   if (!verdict.allowed) return RefuseByPolicy(std::move(decision), *verdict.refusal);
 
   // 5. The transaction pays exactly these intents from this wallet.
-  std::vector<policy::SignedIntent> intents;
-  intents.reserve(request.intents.size());
-  for (const policy::IntentWithApprovals& entry : request.intents) intents.push_back(entry.intent);
   TransactionCheckOutcome outcome = CheckTransaction(ctx, request.psbt, config.wallet, intents);
   if (!outcome.ok()) {
     return Refuse(std::move(decision), TransactionRefusalName(outcome.refusal->code), std::nullopt,

@@ -243,7 +243,7 @@ TEST(DecideSignTest, ValidRequestIsAllowedAndConsumesItsIntents) {
   EXPECT_EQ(decision.change.spends,
             (std::vector<policy::Spend>{{.wallet = testing::kFixtureWalletId,
                                          .time = kFixtureNow,
-                                         .amount = Sats(kSmallPay + kBookPay)}}));
+                                         .amount = Sats(kSmallPay + kBookPay + kFee)}}));
   EXPECT_FALSE(decision.change.governance.has_value());
   EXPECT_FALSE(decision.change.freeze_added.has_value());
   EXPECT_FALSE(decision.change.freeze_lifted.has_value());

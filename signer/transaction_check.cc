@@ -390,26 +390,32 @@ util::Status TransactionCheckOutcome::status() const {
   return refusal->ToStatus();
 }
 
+std::optional<TransactionCheckRefusal> CheckIntentsForWallet(
+    const WalletConfig& wallet, std::span<const policy::SignedIntent> intents) {
+  if (intents.empty()) return Refusal(TransactionRefusal::kEmptyTransaction, "no intent to pay");
+  for (size_t i = 0; i < intents.size(); ++i) {
+    const policy::IntentFields& fields = intents[i].intent().fields();
+    if (fields.wallet != wallet.wallet_id()) {
+      return Refusal(TransactionRefusal::kWrongWallet,
+                     IntentName(i, intents[i]) + ": wallet '" + fields.wallet +
+                         "' is not this signer's wallet '" + wallet.wallet_id() + "'");
+    }
+    if (fields.network != wallet.network()) {
+      return Refusal(TransactionRefusal::kWrongNetwork,
+                     IntentName(i, intents[i]) + ": network " +
+                         std::string(btc::NetworkName(fields.network)) + " is not " +
+                         std::string(btc::NetworkName(wallet.network())));
+    }
+  }
+  return std::nullopt;
+}
+
 TransactionCheckOutcome CheckTransaction(const crypto::Secp256k1Context& ctx, const btc::Psbt& psbt,
                                          const WalletConfig& wallet,
                                          std::span<const policy::SignedIntent> intents) {
   // 1. The intents are for this wallet and network.
-  if (intents.empty()) {
-    return Refused(Refusal(TransactionRefusal::kEmptyTransaction, "no intent to pay"));
-  }
-  for (size_t i = 0; i < intents.size(); ++i) {
-    const policy::IntentFields& fields = intents[i].intent().fields();
-    if (fields.wallet != wallet.wallet_id()) {
-      return Refused(Refusal(TransactionRefusal::kWrongWallet,
-                             IntentName(i, intents[i]) + ": wallet '" + fields.wallet +
-                                 "' is not this signer's wallet '" + wallet.wallet_id() + "'"));
-    }
-    if (fields.network != wallet.network()) {
-      return Refused(Refusal(TransactionRefusal::kWrongNetwork,
-                             IntentName(i, intents[i]) + ": network " +
-                                 std::string(btc::NetworkName(fields.network)) + " is not " +
-                                 std::string(btc::NetworkName(wallet.network()))));
-    }
+  if (std::optional<TransactionCheckRefusal> refused = CheckIntentsForWallet(wallet, intents)) {
+    return Refused(*std::move(refused));
   }
 
   // 2. The transaction.

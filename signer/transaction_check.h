@@ -203,6 +203,13 @@ struct TransactionCheckOutcome {
   util::Status status() const;
 };
 
+// Step 1 of CheckTransaction on its own: there is at least one intent (kEmptyTransaction), and
+// each names `wallet`'s id (kWrongWallet) and network (kWrongNetwork). Returns the first refusal,
+// or nullopt when every intent is for this wallet. The signer runs it before the policy, so that
+// an intent for another wallet is reported as such rather than as whatever rule it falls to.
+std::optional<TransactionCheckRefusal> CheckIntentsForWallet(
+    const WalletConfig& wallet, std::span<const policy::SignedIntent> intents);
+
 // Checks that `psbt` may be signed for `intents` under `wallet`. Never fails otherwise than by a
 // refusal: every problem with the request, malformed PSBTs included, is a refusal with a code
 // (a structured outcome rather than a Status, so that the decision logged names the code without

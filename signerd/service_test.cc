@@ -196,6 +196,9 @@ class ServiceTest : public ::testing::Test {
 
   // A request for one intent of `sats` to a foreign address (rule "small withdrawals" when at
   // most 1 BTC), intent id from `seed`.
+  // The fee of every request's PSBT (BuildPsbt's default); it counts toward the windows.
+  static constexpr int64_t kRequestFee = testing::PsbtOptions{}.fee_sats;
+
   std::string SmallRequest(uint64_t seed, int64_t sats = 50'000) {
     policy::SignedIntent intent = MakeIntent(
         actors_, {OutputSpec{testing::ForeignAddress(0x51), sats}}, now_.load(), WithSeed(seed));
@@ -981,10 +984,10 @@ TEST_F(ServiceTest, AClockSteppedBackDoesNotMoveTheLogBack) {
   ASSERT_EQ(Sign(second).status, 200);
   const std::vector<auditlog::Entry> log = ReadLog();
   EXPECT_EQ(log.back().time(), before);
-  // The window still counts both spends.
+  // The window still counts both spends (amounts and fees).
   EXPECT_THAT(service_->MetricsText(),
-              HasSubstr("kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} "
-                        "110000\n"));
+              HasSubstr("kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} " +
+                        std::to_string(110'000 + 2 * kRequestFee) + "\n"));
 }
 
 TEST_F(ServiceTest, MetricsCountDecisionsAndRequests) {
@@ -1013,8 +1016,8 @@ TEST_F(ServiceTest, MetricsCountDecisionsAndRequests) {
            std::string("kinko_signer_requests_total{endpoint=\"other\",status=\"404\"} 1\n"),
            std::string("kinko_signer_requests_total{endpoint=\"other\",status=\"413\"} 1\n"),
            std::string("kinko_signer_frozen 0\n"),
-           std::string(
-               "kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} 50000\n"),
+           "kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} " +
+               std::to_string(50'000 + kRequestFee) + "\n",
            std::string("kinko_signer_window_limit_sats{wallet=\"treasury-hot\",window=\"86400\"} "
                        "300000000\n"),
            std::string("kinko_signer_policy_sequence 1\n"),
@@ -1156,7 +1159,7 @@ TEST_F(ServiceTest, ConcurrentRequestsAreDecidedOneAtATime) {
   EXPECT_EQ(TreeSize(), size + 2 * kThreads * kPerThread);
   EXPECT_THAT(service_->MetricsText(),
               HasSubstr("kinko_signer_window_used_sats{wallet=\"treasury-hot\",window=\"86400\"} " +
-                        std::to_string(1'000 * kThreads * kPerThread) + "\n"));
+                        std::to_string((1'000 + kRequestFee) * kThreads * kPerThread) + "\n"));
 }
 
 TEST_F(ServiceTest, HealthAndStatus) {

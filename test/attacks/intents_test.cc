@@ -290,9 +290,8 @@ TEST(CoordinatorDatabase, IntentForAnotherNetworkIsRefused) {
 // Attacker: owns the coordinator's database. It takes an intent the requester signed for
 // another wallet ("treasury-cold", whose own limits and velocity window it would be charged to)
 // and sends it to the signers of this wallet, with a PSBT spending this wallet's coins: an
-// intent for one wallet routed to another. The policy's rules name this wallet only, so the
-// intent falls to the final deny rule: rule_denies. (DESIGN.md section 5 checks the wallet in
-// step 3; the signer checks it in the transaction check, wrong_wallet, after the rules.)
+// intent for one wallet routed to another. Each signer checks the intents' wallet against its
+// pinned wallet before the policy's rules: wrong_wallet.
 TEST(CoordinatorDatabase, IntentForAnotherWalletIsRefused) {
   util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-wallet");
   ASSERT_TRUE(started.ok()) << started.status();
@@ -306,8 +305,7 @@ TEST(CoordinatorDatabase, IntentForAnotherWalletIsRefused) {
       world.Intent({{ForeignAddress(0x11), 5'000'000}}, {.wallet = "treasury-cold", .id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
   const std::vector<Answer> answers = world.SignEverywhere(body);
-  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "rule_denies"));
-  EXPECT_TRUE(DecidedBy(answers, "everything else", ""));
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "wrong_wallet"));
 }
 
 // Attacker: owns the coordinator's database. It sends one requester-signed intent twice in one
@@ -372,19 +370,22 @@ TEST(CoordinatorDatabase, RejectionRewrittenAsApprovalIsRefused) {
 // --- RequesterKey ----------------------------------------------------------------------------
 
 // Attacker: holds the hot requester key (ops-bot). It drains the wallet by many withdrawals,
-// each well under the rule "small withdrawals" (at most 1 BTC, no approval): four of 0.25 BTC are
-// signed (the twin: within the policy), then the fifth, and even a 10,000 sat one, are refused.
+// each well under the rule "small withdrawals" (at most 1 BTC, no approval): four that take
+// 0.25 BTC each with their fee are signed (the twin: within the policy), then the fifth, and
+// even a 10,000 sat one, are refused.
 // Bitfinex, Aug 2016 (119,756 BTC in 2,072 transactions that the co-signer's limits did not
-// stop). The signer's own 24-hour window of 1 BTC counts every signed withdrawal: window_limit.
+// stop). The signer's own 24-hour window of 1 BTC counts every signed withdrawal and its fee:
+// window_limit.
 TEST(RequesterKey, DrainByManySmallWithdrawalsStopsAtTheWindow) {
   util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-velocity");
   ASSERT_TRUE(started.ok()) << started.status();
   AttackWorld& world = **started;
 
   uint32_t seed = 1;
+  const int64_t fee = PsbtOptions{}.fee_sats;
   for (int i = 0; i < 4; ++i, ++seed) {
     const policy::SignedIntent withdrawal =
-        world.Intent({{ForeignAddress(0xe0), kBtc / 4}}, {.id_seed = seed});
+        world.Intent({{ForeignAddress(0xe0), kBtc / 4 - fee}}, {.id_seed = seed});
     EXPECT_TRUE(world.SignedAndValid(
         world.SignEverywhere(HonestBody(world, withdrawal, {}, {.funding_seed = seed}))))
         << "withdrawal " << i;
@@ -507,25 +508,24 @@ TEST(RequesterKey, BatchOfSmallIntentsAboveThePerTransactionLimitIsRefused) {
 }
 
 // Attacker: holds the hot requester key. The hot wallet's 24-hour window (1 BTC) is used up by a
-// signed 1 BTC withdrawal (the twin); it then signs a 0.5 BTC intent naming another wallet
-// ("treasury-cold", whose window is untouched) and sends it to the hot wallet's signers. The
-// class of Bitfinex 2016 (limits that did not hold). The policy's rules name this wallet only,
-// so the intent falls to the final deny rule: rule_denies (before the transaction check's
-// wrong_wallet).
+// signed withdrawal of 1 BTC with its fee (the twin); it then signs a 0.5 BTC intent naming
+// another wallet ("treasury-cold", whose window is untouched) and sends it to the hot wallet's
+// signers. The class of Bitfinex 2016 (limits that did not hold). A signer signs only for its
+// pinned wallet, and checks that before the rules and windows: wrong_wallet.
 TEST(RequesterKey, IntentNamingAnotherWalletCannotBypassTheWindow) {
   util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-across-wallets");
   ASSERT_TRUE(started.ok()) << started.status();
   AttackWorld& world = **started;
 
-  const policy::SignedIntent honest = world.Intent({{ForeignAddress(0xe3), kBtc}}, {.id_seed = 1});
+  const policy::SignedIntent honest =
+      world.Intent({{ForeignAddress(0xe3), kBtc - PsbtOptions{}.fee_sats}}, {.id_seed = 1});
   EXPECT_TRUE(world.SignedAndValid(world.SignEverywhere(HonestBody(world, honest))));
 
   const policy::SignedIntent intent =
       world.Intent({{ForeignAddress(0xe3), kBtc / 2}}, {.wallet = "treasury-cold", .id_seed = 2});
   const std::string body = HonestBody(world, intent, {}, {.funding_seed = 2});
   const std::vector<Answer> answers = world.SignEverywhere(body);
-  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "rule_denies"));
-  EXPECT_TRUE(DecidedBy(answers, "everything else", ""));
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "wrong_wallet"));
 }
 
 // Attacker: holds the hot requester key. It asks for 2 BTC to the address-book entry "cold
@@ -552,6 +552,36 @@ TEST(RequesterKey, AddressBookWithdrawalWithoutApprovalsIsRefused) {
   const std::vector<Answer> answers = world.SignEverywhere(body);
   EXPECT_TRUE(world.RefusedEverywhere(body, answers, "approvals_missing"));
   EXPECT_TRUE(DecidedBy(answers, "to the address book", ""));
+}
+
+// Attacker: holds the hot requester key, and the coordinator that builds the PSBT. Under the
+// default policy (a 24-hour window of 1 BTC, no fee_max), it signs tiny withdrawals whose fee
+// ceiling is 0.6 BTC and has PSBTs built that pay 0.6 BTC in fees (to a miner it colludes with):
+// funds drained through fees, which no output shows. The first burn fits the window and is
+// signed (the policy allows it: set fee_max); the second is refused, because the window counts
+// what leaves the wallet, fees included: window_limit. The class of the segwit fee
+// vulnerability (a signer made to pay a huge fee) and of Bitfinex 2016 (limits that did not
+// hold).
+TEST(RequesterKey, FeesCannotDrainPastTheWindow) {
+  util::Result<std::unique_ptr<AttackWorld>> started = AttackWorld::Start("intents-fee-drain");
+  ASSERT_TRUE(started.ok()) << started.status();
+  AttackWorld& world = **started;
+  const int64_t burn = 60'000'000;
+  const policy::FeeCeiling ceiling = {.max_fee = Sats(burn), .max_rate_sat_per_kvb = std::nullopt};
+
+  const policy::SignedIntent first =
+      world.Intent({{ForeignAddress(0xe4), 10'000}}, {.fee = ceiling, .id_seed = 1});
+  btc::Transaction paid;
+  EXPECT_TRUE(world.SignedAndValid(
+      world.SignEverywhere(HonestBody(world, first, {}, {.fee_sats = burn, .funding_seed = 1})),
+      &paid));
+
+  const policy::SignedIntent second =
+      world.Intent({{ForeignAddress(0xe4), 10'000}}, {.fee = ceiling, .id_seed = 2});
+  const std::string body = HonestBody(world, second, {}, {.fee_sats = burn, .funding_seed = 2});
+  const std::vector<Answer> answers = world.SignEverywhere(body);
+  EXPECT_TRUE(world.RefusedEverywhere(body, answers, "window_limit"));
+  EXPECT_TRUE(DecidedBy(answers, "", "window 1d"));
 }
 
 // Attacker: holds the hot requester key, and the coordinator that builds the PSBT. Under a

@@ -269,7 +269,12 @@ TEST(SignerProcessTest, SigkillAtRandomMomentsLosesNoDecisionAndSignsNothingTwic
     for (const auditlog::IntentId& id : decision->intent_ids) {
       EXPECT_TRUE(signed_ids.insert(id).second) << "intent signed twice";
       ASSERT_TRUE(request_of.contains(id));
-      signed_sats += requests[request_of[id]].amount.sats();
+      // What left the wallet: the intent's amount and the transaction's fee.
+      const SignRequestCase& request = requests[request_of[id]];
+      int64_t fee = 0;
+      for (const btc::TxOut& spent : request.spent_outputs) fee += spent.value;
+      for (const btc::TxOut& out : request.request.psbt.unsigned_tx->outputs) fee -= out.value;
+      signed_sats += request.amount.sats() + fee;
     }
   }
   // Every signature the client received has its signed decision at the receipt's index.
