@@ -78,6 +78,140 @@ TEST(ThroughKinkod, RewrittenIntentRowInDatabaseIsRefusedByEverySigner) {
   EXPECT_EQ(world.Exported().size(), 1u);  // The honest twin's transaction only.
 }
 
+// The attacker's rows for `intent` in kinkod's database: an approved intent (with the times and
+// detail of the stored intent `like`) and its outputs. Returns the rows inserted (2).
+int InjectApprovedIntent(KinkodWorld& world, const policy::SignedIntent& intent,
+                         const policy::SignedIntent& like) {
+  const policy::IntentFields& fields = intent.intent().fields();
+  int rows = world.Sql(
+      "INSERT INTO intents (id, wallet, state, signed_intent, requester, external_ref, "
+      "created_at, expires_at, received_at, updated_at, batch_id, detail, revision) SELECT X'" +
+      IdHex(intent) + "', wallet, 'approved', " + SqlBlob(intent.Encode()) + ", " +
+      SqlBlob(fields.requester) +
+      ", '', created_at, expires_at, received_at, updated_at, NULL, detail, 1 FROM intents "
+      "WHERE id = X'" +
+      IdHex(like) + "'");
+  for (size_t i = 0; i < fields.outputs.size(); ++i) {
+    rows +=
+        world.Sql("INSERT INTO intent_outputs (intent_id, position, address, sats) VALUES (X'" +
+                  IdHex(intent) + "', " + std::to_string(i) + ", '" + fields.outputs[i].address +
+                  "', " + std::to_string(fields.outputs[i].amount.sats()) + ")");
+  }
+  return rows;
+}
+
+// The signed intent `intent` altered as the attacker alters it in transit: one output to
+// `address` of `sats`, with the requester's original signature kept.
+std::vector<uint8_t> AlteredIntent(const policy::SignedIntent& intent, const std::string& address,
+                                   int64_t sats) {
+  policy::IntentFields fields = intent.intent().fields();
+  fields.outputs = {{.address = address, .amount = Sats(sats)}};
+  const policy::Intent altered = policy::Intent::Create(fields).value();
+  // The layout of SignedIntent::Encode: {0: intent, 1: signature}.
+  policy::CborWriter head;
+  head.MapHeader(2);
+  head.Uint(0);
+  std::vector<uint8_t> out = head.bytes();
+  out.insert(out.end(), altered.Encode().begin(), altered.Encode().end());
+  policy::CborWriter tail;
+  tail.Uint(1);
+  policy::EncodeSignature(intent.signature(), tail);
+  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
+  return out;
+}
+
+// Every signer refused the last sign request kinkod sent it (as its tap forwarded it) with
+// `code` and logged that refusal, and signed nothing for `intent`; kinkod shows each signer's
+// answer naming `code` (for the 403 invalid_signature error bodies kinkod records the signer's
+// error message rather than a refusal code) and did not broadcast the intent.
+void ExpectEverySignerRefusedAndLogged(KinkodWorld& world, const policy::SignedIntent& intent,
+                                       const std::string& code) {
+  for (size_t i = 0; i < world.signers().signer_count(); ++i) {
+    SCOPED_TRACE("signer " + std::to_string(i));
+    const std::vector<std::string> bodies = world.tap(i).SignBodies();
+    ASSERT_FALSE(bodies.empty());
+    util::Result<std::vector<LoggedRefusal>> logged =
+        world.signers().LoggedRefusals(i, bodies.back());
+    ASSERT_TRUE(logged.ok()) << logged.status().ToString();
+    ASSERT_EQ(logged->size(), 1u);
+    EXPECT_EQ(logged->at(0).entry.code, code);
+    EXPECT_EQ(world.LoggedDecisions(i, intent, auditlog::Outcome::kSigned), 0u);
+  }
+  const ApiReply shown = world.Get(intent);
+  EXPECT_NE(shown.body["state"], "broadcast") << shown.text;
+  ASSERT_EQ(shown.body["detail"]["signers"].size(), world.signers().signer_count()) << shown.text;
+  for (const json& answer : shown.body["detail"]["signers"]) {
+    EXPECT_NE(answer["outcome"], "signed") << answer.dump();
+    EXPECT_NE(answer.dump().find(code), std::string::npos) << answer.dump();
+  }
+}
+
+// DMM Bitcoin, May 2024, as it happened: the transfer request is altered in transit,
+// destination and amount, with the requester's original signature kept. The attacker owns
+// kinkod's host: it rewrites the intent's outputs in the database (kinkod builds the payment to
+// the attacker) and swaps, in the sign request on its way to each signer, the signed intent for
+// one whose outputs say the same. Each signer verifies the requester's signature over the
+// intent it is given while decoding the request, and refuses invalid_signature (logged).
+TEST(ThroughKinkod, IntentAlteredInTransitWithOriginalSignatureIsRefused) {
+  util::Result<std::unique_ptr<KinkodWorld>> started = KinkodWorld::Start("altered-in-transit");
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  KinkodWorld& world = **started;
+  const policy::SignedIntent honest =
+      world.signers().Intent({{ForeignAddress(0x08), 40'000}}, {.id_seed = 1});
+  ASSERT_EQ(world.Submit(honest).status, 201);
+  ExpectHonestTwinSigned(world, honest);
+
+  const policy::SignedIntent intent =
+      world.signers().Intent({{ForeignAddress(0x09), 40'000}}, {.id_seed = 2});
+  ASSERT_EQ(world.Submit(intent).body["state"], "approved");
+  const std::string attacker = ForeignAddress(0xee);
+  ASSERT_EQ(world.Sql("UPDATE intent_outputs SET address = '" + attacker +
+                      "', sats = 2000000 WHERE intent_id = X'" + IdHex(intent) + "'"),
+            1);
+  const std::string altered = btc::EncodeBase64(AlteredIntent(intent, attacker, 2'000'000));
+  for (size_t i = 0; i < world.signers().signer_count(); ++i) {
+    world.tap(i).SetRewrite([&altered](const std::string& body) {
+      json request = json::parse(body);
+      request["intents"][0]["intent"] = altered;
+      return request.dump();
+    });
+  }
+  const ApiReply executed = world.Execute({intent});
+  EXPECT_EQ(executed.status, 200) << executed.text;
+  ExpectEverySignerRefusedAndLogged(world, intent, "invalid_signature");
+  EXPECT_EQ(world.Exported().size(), 1u);
+}
+
+// The attacker owns kinkod's database and holds an intent the requester signed long ago, now
+// expired (kinkod refuses it at submission and stores nothing). It injects the intent into the
+// database as approved, with a fresh expiry in kinkod's row. kinkod builds and sends it; every
+// signer reads the expiry from the intent the requester signed and refuses intent_expired.
+TEST(ThroughKinkod, ExpiredIntentInjectedIntoDatabaseIsRefused) {
+  util::Result<std::unique_ptr<KinkodWorld>> started = KinkodWorld::Start("injected-expired");
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  KinkodWorld& world = **started;
+  const policy::SignedIntent honest =
+      world.signers().Intent({{ForeignAddress(0x0a), 20'000}}, {.id_seed = 1});
+  ASSERT_EQ(world.Submit(honest).body["state"], "approved");
+
+  const uint64_t now = world.signers().Now();
+  const policy::SignedIntent intent = world.signers().Intent(
+      {{ForeignAddress(0x0b), 20'000}}, {.lifetime = 3600, .created = now - 7200, .id_seed = 2});
+  const ApiReply submitted = world.Submit(intent);
+  EXPECT_EQ(submitted.status, 422) << submitted.text;
+  EXPECT_EQ(submitted.body["error"]["code"], "failed_precondition") << submitted.text;
+  EXPECT_EQ(world.Get(intent).status, 404);
+  // The rows copy the honest intent's times: kinkod's row says it expires in an hour.
+  ASSERT_EQ(InjectApprovedIntent(world, intent, honest), 2);
+  ASSERT_EQ(world.StateOf(intent), "approved");
+
+  ExpectHonestTwinSigned(world, honest);
+  const ApiReply executed = world.Execute({intent});
+  EXPECT_EQ(executed.status, 200) << executed.text;
+  EXPECT_TRUE(world.KinkodRefused(intent, "intent_expired"));
+  EXPECT_EQ(world.Exported().size(), 1u);
+}
+
 // A compromised web page or workstation that can reach kinkod's API but holds no registered
 // key forges API calls: a captured Authorization header on another body, a flipped signature
 // byte, the requester's key id on the attacker's own signature, an old time, another target,
@@ -151,16 +285,16 @@ TEST(ThroughKinkod, ForgedApiRequestSignatureIsRefusedAndNothingIsStored) {
 
 // A compromised web page or workstation with access to kinkod's API submits an intent signed
 // by a key of its own (no registered requester's): kinkod refuses it (422 permission_denied)
-// and stores nothing. The attacker who also owns kinkod's host sends it to the signers itself:
-// each refuses unknown_requester, because only the policy names requesters.
+// and stores nothing. The attacker who also owns kinkod's database injects it there as an
+// approved intent, and kinkod sends it: every signer refuses unknown_requester, because only
+// the policy the governance quorum signed names requesters.
 TEST(ThroughKinkod, IntentSignedByOutsiderKeyIsRefusedByKinkodAndEverySigner) {
   util::Result<std::unique_ptr<KinkodWorld>> started = KinkodWorld::Start("outsider-intent");
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   KinkodWorld& world = **started;
   const policy::SignedIntent honest =
       world.signers().Intent({{ForeignAddress(0x04), 30'000}}, {.id_seed = 1});
-  ASSERT_EQ(world.Submit(honest).status, 201);
-  ExpectHonestTwinSigned(world, honest);
+  ASSERT_EQ(world.Submit(honest).body["state"], "approved");
 
   const crypto::Ed25519PrivateKey& outsider = world.signers().actors().outsider;
   const policy::SignedIntent forged = world.signers().Intent(
@@ -169,16 +303,14 @@ TEST(ThroughKinkod, IntentSignedByOutsiderKeyIsRefusedByKinkodAndEverySigner) {
   EXPECT_EQ(submitted.status, 422) << submitted.text;
   EXPECT_EQ(submitted.body["error"]["code"], "permission_denied") << submitted.text;
   EXPECT_EQ(world.Get(forged).status, 404);
-  for (size_t i = 0; i < world.signers().signer_count(); ++i) {
-    EXPECT_EQ(world.LoggedDecisions(i, forged, auditlog::Outcome::kRefused), 0u)
-        << "kinkod sent it to signer " << i;
-  }
 
-  const std::string body =
-      AttackWorld::Encode(world.signers().HonestRequest(forged, {}, {.funding_seed = 2}));
-  EXPECT_TRUE(world.signers().RefusedEverywhere(body, world.signers().SignEverywhere(body),
-                                                "unknown_requester"));
-  EXPECT_EQ(world.SignedDecisions(forged), 0u);
+  ASSERT_EQ(InjectApprovedIntent(world, forged, honest), 2);
+  ASSERT_EQ(world.StateOf(forged), "approved");
+
+  ExpectHonestTwinSigned(world, honest);
+  const ApiReply executed = world.Execute({forged});
+  EXPECT_EQ(executed.status, 200) << executed.text;
+  EXPECT_TRUE(world.KinkodRefused(forged, "unknown_requester"));
   EXPECT_EQ(world.Exported().size(), 1u);
 }
 
@@ -269,28 +401,9 @@ TEST(ThroughKinkod, ForgedApprovalRowIsRefusedWithInvalidSignature) {
   }
   const ApiReply executed = world.Execute({intent});
   EXPECT_EQ(executed.status, 200) << executed.text;
-  for (size_t i = 0; i < world.signers().signer_count(); ++i) {
-    SCOPED_TRACE("signer " + std::to_string(i));
-    const std::vector<std::string> bodies = world.tap(i).SignBodies();
-    ASSERT_FALSE(bodies.empty());
-    util::Result<std::vector<LoggedRefusal>> logged =
-        world.signers().LoggedRefusals(i, bodies.back());
-    ASSERT_TRUE(logged.ok()) << logged.status().ToString();
-    ASSERT_EQ(logged->size(), 1u);
-    EXPECT_EQ(logged->at(0).entry.code, "invalid_signature");
-    EXPECT_EQ(world.LoggedDecisions(i, intent, auditlog::Outcome::kSigned), 0u);
-  }
+  ExpectEverySignerRefusedAndLogged(world, intent, "invalid_signature");
   EXPECT_TRUE(world.Paying(intent).empty());
   EXPECT_EQ(world.Exported().size(), 1u);
-  // kinkod shows every signer's answer naming invalid_signature (it takes these 403 error
-  // bodies for errors rather than decisions, and puts the intent back to approved).
-  const ApiReply shown = world.Get(intent);
-  EXPECT_NE(shown.body["state"], "broadcast") << shown.text;
-  ASSERT_EQ(shown.body["detail"]["signers"].size(), world.signers().signer_count()) << shown.text;
-  for (const json& answer : shown.body["detail"]["signers"]) {
-    EXPECT_NE(answer["outcome"], "signed") << answer.dump();
-    EXPECT_NE(answer.dump().find("invalid_signature"), std::string::npos) << answer.dump();
-  }
 }
 
 // The attacker owns kinkod's database. Intent A went through with its two treasury approvals;
