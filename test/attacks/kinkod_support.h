@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -38,8 +39,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "btc/address.h"
@@ -159,6 +162,8 @@ inline int RunSql(const std::string& path, const std::string& sql, std::string& 
   return changed;
 }
 
+// One scenario's world: the signers, their taps and kinkod (see the top of this file). Not
+// copyable or movable; the destructor stops kinkod, then the taps, then the signers.
 class KinkodWorld final {
  public:
   // The funding coins every world starts with: two coins at receive indexes 0 and 1.
@@ -208,6 +213,7 @@ class KinkodWorld final {
     }
     if (util::Status s = world->StartKinkod(); !s.ok()) return s;
 
+    // The funding transaction's made-up outpoint differs between worlds (seeded by the name).
     world->funding_ = FundingTransaction(w.deployment().descriptor(), {kCoinSats, kCoinSats}, 0,
                                          static_cast<uint32_t>(std::hash<std::string>{}(name)));
     util::Result<ApiReply> imported =

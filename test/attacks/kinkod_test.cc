@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@
 namespace kinko::testing::through_kinkod {
 namespace {
 
-// The honest flow: `intent` submitted by the requester is approved (it needs no approvals, or
-// had them), executed by the operator, signed by the threshold and exported, and valid.
+// The honest flow's end: `intent`, submitted by the requester and approved (it needs no
+// approvals, or got them), is executed by the operator in one batch, signed by the threshold
+// of signers, exported, and valid.
 void ExpectHonestTwinSigned(KinkodWorld& world, const policy::SignedIntent& intent) {
   const ApiReply executed = world.Execute({intent});
   EXPECT_EQ(executed.status, 200) << executed.text << "\n" << world.kinkod().LogTail();
