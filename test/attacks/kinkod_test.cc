@@ -172,7 +172,7 @@ TEST(ThroughKinkod, IntentAlteredInTransitWithOriginalSignatureIsRefused) {
             1);
   const std::string altered = btc::EncodeBase64(AlteredIntent(intent, attacker, 2'000'000));
   for (size_t i = 0; i < world.signers().signer_count(); ++i) {
-    world.tap(i).SetRewrite([&altered](const std::string& body) {
+    world.tap(i).SetRewrite([altered](const std::string& body) {
       json request = json::parse(body);
       request["intents"][0]["intent"] = altered;
       return request.dump();
@@ -393,7 +393,7 @@ TEST(ThroughKinkod, ForgedApprovalRowIsRefusedWithInvalidSignature) {
   // The forged approvals go into the request on its way to the signers instead.
   ASSERT_EQ(world.Sql("DELETE FROM approvals WHERE intent_id = X'" + IdHex(intent) + "'"), 2);
   for (size_t i = 0; i < world.signers().signer_count(); ++i) {
-    world.tap(i).SetRewrite([&forged](const std::string& body) {
+    world.tap(i).SetRewrite([forged](const std::string& body) {
       json request = json::parse(body);
       for (const std::vector<uint8_t>& approval : forged) {
         request["intents"][0]["approvals"].push_back(btc::EncodeBase64(approval));
