@@ -81,7 +81,8 @@ TEST(ThroughKinkod, RewrittenIntentRowInDatabaseIsRefusedByEverySigner) {
 }
 
 // The attacker's rows for `intent` in kinkod's database: an approved intent (with the times and
-// detail of the stored intent `like`) and its outputs. Returns the rows inserted (2).
+// detail of the stored intent `like`) and its outputs. Returns the rows inserted (one more than
+// the intent has outputs).
 int InjectApprovedIntent(KinkodWorld& world, const policy::SignedIntent& intent,
                          const policy::SignedIntent& like) {
   const policy::IntentFields& fields = intent.intent().fields();
