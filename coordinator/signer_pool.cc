@@ -96,6 +96,10 @@ util::Status CheckAuditHead(const SignerEndpoint& endpoint, const signerapi::Aud
                               .seen_at = now});
 }
 
+// The error code of a sign request whose signatures do not verify; the signer logs it as a
+// refused decision (signer::kRefusalInvalidSignature).
+constexpr std::string_view kInvalidSignature = "invalid_signature";
+
 // Asks one signer. Never fails: every problem is an answer of kind kError or kRolledBack.
 SignerAnswer AskOne(const SignerEndpoint& endpoint, const signerapi::SignRequest& request,
                     const btc::Transaction& unsigned_tx, storage::Store& store) {
@@ -131,6 +135,17 @@ SignerAnswer AskOne(const SignerEndpoint& endpoint, const signerapi::SignRequest
   util::Result<signerapi::SignResponse> decoded = signerapi::DecodeSignResponse(response->body);
   if (!decoded.ok()) {
     util::Result<signerapi::ErrorBody> error = signerapi::DecodeErrorBody(response->body);
+    // One error is a decision all the same: a signature in the request did not verify (an
+    // intent or approval forged or altered on its way). The signer logged it as a refusal
+    // (doc/signer-api.md), and calling it an outage would invite a retry of the forgery.
+    if (error.ok() && error->code == kInvalidSignature) {
+      answer.outcome = SignerAnswer::Outcome::kRefused;
+      signerapi::RefusedResult refusal;
+      refusal.code = error->code;
+      refusal.detail = error->message;
+      answer.refusal = std::move(refusal);
+      return answer;
+    }
     answer.error = error.ok() ? "http " + std::to_string(response->status) + ": " + error->code +
                                     ": " + error->message
                               : "http " + std::to_string(response->status) +

@@ -30,7 +30,8 @@ struct SignerAnswer {
   policy::KeyId signer{};
   enum class Outcome {
     kSigned,      // 200: `psbt` holds its signatures.
-    kRefused,     // 403/409/423...: a decision, with `refusal` (logged by the signer).
+    kRefused,     // 403/409/423...: a decision, with `refusal` (logged by the signer); also
+                  // a 403 error body "invalid_signature" (a forged or altered request).
     kError,       // No decision: unreachable, 4xx/5xx error body, bad answer; `error` says.
     kRolledBack,  // Its audit head does not extend the kept one (or is not validly signed).
   } outcome = Outcome::kError;

@@ -124,9 +124,9 @@ std::vector<uint8_t> AlteredIntent(const policy::SignedIntent& intent, const std
 }
 
 // Every signer refused the last sign request kinkod sent it (as its tap forwarded it) with
-// `code` and logged that refusal, and signed nothing for `intent`; kinkod shows each signer's
-// answer naming `code` (for the 403 invalid_signature error bodies kinkod records the signer's
-// error message rather than a refusal code) and did not broadcast the intent.
+// `code` and logged that refusal, and signed nothing for `intent`; kinkod shows the intent
+// refused, with each signer's answer a refusal naming `code` (a 403 invalid_signature error body
+// is a logged decision, and kinkod records it as a refusal, not as an outage to retry).
 void ExpectEverySignerRefusedAndLogged(KinkodWorld& world, const policy::SignedIntent& intent,
                                        const std::string& code) {
   for (size_t i = 0; i < world.signers().signer_count(); ++i) {
@@ -141,10 +141,10 @@ void ExpectEverySignerRefusedAndLogged(KinkodWorld& world, const policy::SignedI
     EXPECT_EQ(world.LoggedDecisions(i, intent, auditlog::Outcome::kSigned), 0u);
   }
   const ApiReply shown = world.Get(intent);
-  EXPECT_NE(shown.body["state"], "broadcast") << shown.text;
+  EXPECT_EQ(shown.body["state"], "refused") << shown.text;
   ASSERT_EQ(shown.body["detail"]["signers"].size(), world.signers().signer_count()) << shown.text;
   for (const json& answer : shown.body["detail"]["signers"]) {
-    EXPECT_NE(answer["outcome"], "signed") << answer.dump();
+    EXPECT_EQ(answer["outcome"], "refused") << answer.dump();
     EXPECT_NE(answer.dump().find(code), std::string::npos) << answer.dump();
   }
 }
