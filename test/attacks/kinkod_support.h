@@ -28,7 +28,6 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -138,29 +137,6 @@ class SignerTap final {
   std::vector<std::string> sign_bodies_;                    // Guarded by mutex_.
   std::function<std::string(const std::string&)> rewrite_;  // Guarded by mutex_.
 };
-
-// Runs `sql` on the SQLite database at `path`, as the attacker who owns kinkod's host does
-// while kinkod runs (SQLite's locking lets another process write). Returns the number of rows
-// changed by the last statement, or -1 with the error in `error`.
-inline int RunSql(const std::string& path, const std::string& sql, std::string& error) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    error = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return -1;
-  }
-  sqlite3_busy_timeout(db, 30'000);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  int changed = sqlite3_changes(db);
-  if (rc != SQLITE_OK) {
-    error = message != nullptr ? message : "sqlite3_exec failed";
-    changed = -1;
-  }
-  sqlite3_free(message);
-  sqlite3_close(db);
-  return changed;
-}
 
 // One scenario's world: the signers, their taps and kinkod (see the top of this file). Not
 // copyable or movable; the destructor stops kinkod, then the taps, then the signers.
@@ -276,7 +252,7 @@ class KinkodWorld final {
   // The attacker's write to kinkod's database; the rows changed, or -1 (a test failure).
   int Sql(const std::string& sql) {
     std::string error;
-    const int changed = RunSql(db_path_, sql, error);
+    const int changed = RunSqlite(db_path_, sql, error);
     EXPECT_GE(changed, 0) << sql << ": " << error;
     return changed;
   }
@@ -284,7 +260,7 @@ class KinkodWorld final {
   // runs: the backup the attacker later restores.
   util::Status Snapshot(const std::string& path) {
     std::string error;
-    if (RunSql(db_path_, "VACUUM INTO '" + path + "'", error) < 0) {
+    if (RunSqlite(db_path_, "VACUUM INTO '" + path + "'", error) < 0) {
       return util::UnavailableError("snapshot: " + error);
     }
     return util::OkStatus();

@@ -10,7 +10,6 @@
 //
 // Timing is never asserted: the timeouts are generous for a loaded 2-core machine.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -337,28 +336,6 @@ void UseDatabase(const Database& db, KinkodSettings& settings) {
   settings.storage_backend = db.backend;
   settings.storage_path = db.path;
   settings.storage_url = db.url;
-}
-
-// Runs `sql` on the SQLite database at `path` (the attacker who owns the database). Returns the
-// number of rows changed, or -1 with the error in `error`.
-int RunSqlite(const std::string& path, const std::string& sql, std::string& error) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    error = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return -1;
-  }
-  sqlite3_busy_timeout(db, 30'000);
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  int changed = sqlite3_changes(db);
-  if (rc != SQLITE_OK) {
-    error = message != nullptr ? message : "sqlite3_exec failed";
-    changed = -1;
-  }
-  sqlite3_free(message);
-  sqlite3_close(db);
-  return changed;
 }
 
 // The 2024 attack: whoever owns the coordinator's database rewrites a pending intent's outputs

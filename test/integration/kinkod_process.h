@@ -15,6 +15,7 @@
 #define KINKO_TEST_INTEGRATION_KINKOD_PROCESS_H_
 
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -349,6 +350,29 @@ inline btc::Transaction FundingTransaction(const std::string& descriptor,
     funding.outputs.push_back({sats[i], script});
   }
   return funding;
+}
+
+// Runs `sql` on the SQLite database at `path`, as an attacker who owns kinkod's host does while
+// kinkod runs (SQLite's locking lets another process write). Returns the number of rows changed
+// by the last statement, or -1 with the error in `error`.
+inline int RunSqlite(const std::string& path, const std::string& sql, std::string& error) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    error = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_busy_timeout(db, 30'000);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  int changed = sqlite3_changes(db);
+  if (rc != SQLITE_OK) {
+    error = message != nullptr ? message : "sqlite3_exec failed";
+    changed = -1;
+  }
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return changed;
 }
 
 }  // namespace kinko::testing
