@@ -179,8 +179,11 @@ TEST_F(SignerPoolTest, AKeptHeadOfAnotherSignerIsRefusedAsAnInvalidSignature) {
                 [](const SignerAnswer&) { return util::OkStatus(); });
   ASSERT_TRUE(second.ok()) << second.status();
   const SignerAnswer& answer = second->answers.at(0);
-  EXPECT_EQ(answer.outcome, SignerAnswer::Outcome::kError);
-  EXPECT_NE(answer.error.find("http 403: invalid_signature"), std::string::npos) << answer.error;
+  // The signer logged it as a refusal, and the pool records it as one (not as an outage).
+  EXPECT_EQ(answer.outcome, SignerAnswer::Outcome::kRefused);
+  ASSERT_TRUE(answer.refusal.has_value());
+  EXPECT_EQ(answer.refusal->code, "invalid_signature");
+  EXPECT_NE(answer.refusal->detail.find("known_head"), std::string::npos) << answer.refusal->detail;
   EXPECT_FALSE(answer.psbt.has_value());
 }
 
