@@ -194,11 +194,11 @@ class ServiceTest : public ::testing::Test {
     return signerapi::EncodeSignRequest(request);
   }
 
-  // A request for one intent of `sats` to a foreign address (rule "small withdrawals" when at
-  // most 1 BTC), intent id from `seed`.
   // The fee of every request's PSBT (BuildPsbt's default); it counts toward the windows.
   static constexpr int64_t kRequestFee = testing::PsbtOptions{}.fee_sats;
 
+  // A request for one intent of `sats` to a foreign address (rule "small withdrawals" when at
+  // most 1 BTC), intent id from `seed`.
   std::string SmallRequest(uint64_t seed, int64_t sats = 50'000) {
     policy::SignedIntent intent = MakeIntent(
         actors_, {OutputSpec{testing::ForeignAddress(0x51), sats}}, now_.load(), WithSeed(seed));

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,8 @@
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "policy/approval.h"
+#include "policy/canonical.h"
+#include "policy/identity.h"
 #include "policy/intent.h"
 #include "policy/policy.h"
 #include "signerapi/audit_codec.h"
@@ -349,6 +352,27 @@ class AttackWorld final {
   std::vector<std::unique_ptr<SignerProcess>> signers_;
   uint64_t requests_made_ = 0;
 };
+
+// --- Forged signed objects ---
+
+// The encoding of a signed object (a signed intent or approval: map {0: content, 1: signature
+// object}, doc/intent-encoding.md) whose content is the encoding `content` and whose signature
+// is `signature`, made over another content. SignedIntent::Decode and SignedApproval::Decode
+// refuse these bytes (the signature does not verify over the content's digest), which is the
+// point: they are what an attacker without the key sends.
+inline std::vector<uint8_t> ForgedSignedBytes(std::span<const uint8_t> content,
+                                              const policy::Signature& signature) {
+  policy::CborWriter head;
+  head.MapHeader(2);
+  head.Uint(0);
+  std::vector<uint8_t> bytes = head.bytes();
+  bytes.insert(bytes.end(), content.begin(), content.end());
+  policy::CborWriter tail;
+  tail.Uint(1);
+  policy::EncodeSignature(signature, tail);
+  bytes.insert(bytes.end(), tail.bytes().begin(), tail.bytes().end());
+  return bytes;
+}
 
 // --- Policy updates, freezes and unfreezes (the bodies of POST /v1/policy, /v1/freeze and
 // /v1/unfreeze) ---

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "btc/psbt.h"
-#include "policy/canonical.h"
 #include "policy/identity.h"
 #include "policy/intent.h"
 #include "signerapi/messages.h"
@@ -42,25 +41,6 @@ inline policy::Intent RewrittenIntent(const policy::SignedIntent& intent,
   policy::IntentFields fields = intent.intent().fields();
   edit(fields);
   return policy::Intent::Create(std::move(fields)).value();
-}
-
-// The encoding of a signed object (a signed intent or approval: map {0: content, 1: signature
-// object}, doc/intent-encoding.md) whose content is the encoding `content` and whose signature
-// is `signature`, made over another content. SignedIntent::Decode and SignedApproval::Decode
-// refuse these bytes (the signature does not verify over the content's digest), which is the
-// point: they are what an attacker without the key sends.
-inline std::vector<uint8_t> ForgedSignedBytes(std::span<const uint8_t> content,
-                                              const policy::Signature& signature) {
-  policy::CborWriter head;
-  head.MapHeader(2);
-  head.Uint(0);
-  std::vector<uint8_t> bytes = head.bytes();
-  bytes.insert(bytes.end(), content.begin(), content.end());
-  policy::CborWriter tail;
-  tail.Uint(1);
-  policy::EncodeSignature(signature, tail);
-  bytes.insert(bytes.end(), tail.bytes().begin(), tail.bytes().end());
-  return bytes;
 }
 
 // `body`, an encoded sign request (doc/signer-api.md), with the base64 of intents[`index`].intent

@@ -15,7 +15,6 @@
 
 #include "btc/psbt.h"
 #include "coordinator/api_auth.h"
-#include "policy/canonical.h"
 #include "policy/identity.h"
 #include "test/attacks/kinkod_support.h"
 
@@ -110,17 +109,7 @@ std::vector<uint8_t> AlteredIntent(const policy::SignedIntent& intent, const std
   policy::IntentFields fields = intent.intent().fields();
   fields.outputs = {{.address = address, .amount = Sats(sats)}};
   const policy::Intent altered = policy::Intent::Create(fields).value();
-  // The layout of SignedIntent::Encode: {0: intent, 1: signature}.
-  policy::CborWriter head;
-  head.MapHeader(2);
-  head.Uint(0);
-  std::vector<uint8_t> out = head.bytes();
-  out.insert(out.end(), altered.Encode().begin(), altered.Encode().end());
-  policy::CborWriter tail;
-  tail.Uint(1);
-  policy::EncodeSignature(intent.signature(), tail);
-  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
-  return out;
+  return ForgedSignedBytes(altered.Encode(), intent.signature());
 }
 
 // Every signer refused the last sign request kinkod sent it (as its tap forwarded it) with
@@ -330,17 +319,7 @@ std::vector<uint8_t> ForgedApproval(KinkodWorld& world, const crypto::Ed25519Pub
   const policy::Approval approval = policy::Approval::Create(fields).value();
   policy::Signature signature = policy::SignDigest(attacker, approval.digest());
   signature.public_key = approver;
-  // The layout of SignedApproval::Encode: {0: approval, 1: signature}.
-  policy::CborWriter head;
-  head.MapHeader(2);
-  head.Uint(0);
-  std::vector<uint8_t> out = head.bytes();
-  out.insert(out.end(), approval.Encode().begin(), approval.Encode().end());
-  policy::CborWriter tail;
-  tail.Uint(1);
-  policy::EncodeSignature(signature, tail);
-  out.insert(out.end(), tail.bytes().begin(), tail.bytes().end());
-  return out;
+  return ForgedSignedBytes(approval.Encode(), signature);
 }
 
 // The attacker owns kinkod's host and database and wants an intent that needs 2 of treasury

@@ -131,18 +131,8 @@ inline std::vector<const crypto::Ed25519PrivateKey*> AdminThreshold(const Attack
 // `altered`'s encoding (a request made with it).
 inline std::string WithSignatureOf(std::string body, const policy::SignedIntent& altered,
                                    const policy::SignedIntent& original) {
-  // A signed intent is the map {0: intent, 1: signature}: the intent's encoding is a run of
-  // bytes in it, and swapping that run keeps the original signature object.
-  std::vector<uint8_t> forged = original.Encode();
-  const std::vector<uint8_t>& original_fields = original.intent().Encode();
-  const std::vector<uint8_t>& altered_fields = altered.intent().Encode();
-  const auto at =
-      std::search(forged.begin(), forged.end(), original_fields.begin(), original_fields.end());
-  CHECK(at != forged.end());
-  const auto offset = at - forged.begin();
-  forged.erase(forged.begin() + offset, forged.begin() + offset + original_fields.size());
-  forged.insert(forged.begin() + offset, altered_fields.begin(), altered_fields.end());
-
+  const std::vector<uint8_t> forged =
+      ForgedSignedBytes(altered.intent().Encode(), original.signature());
   const std::string honest = btc::EncodeBase64(altered.Encode());
   const size_t where = body.find(honest);
   CHECK(where != std::string::npos);
