@@ -49,9 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const std::span<const uint8_t> bytes(data, size);
   const Script script(bytes);
+  constexpr Network kNetworks[] = {Network::kMainnet, Network::kTestnet, Network::kSignet,
+                                   Network::kRegtest};
 
-  for (Network network :
-       {Network::kMainnet, Network::kTestnet, Network::kSignet, Network::kRegtest}) {
+  for (Network network : kNetworks) {
     CheckDecode(text, network);
 
     kinko::util::Result<std::string> address = EncodeAddress(script, network);
@@ -70,8 +71,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // quadratic: no longer than the longest payload by much). Every prefix goes with every
   // network, so that another network's address is among them.
   if (size >= 1 && size <= 91) {
-    constexpr Network kNetworks[] = {Network::kMainnet, Network::kTestnet, Network::kSignet,
-                                     Network::kRegtest};
     constexpr std::string_view kPrefixes[] = {"bc", "tb", "bcrt"};
     const Network network = kNetworks[data[0] & 3];
     const std::span<const uint8_t> payload = bytes.subspan(1);
