@@ -24,9 +24,9 @@ test: deps-test
 	ctest --preset dev
 
 asan: deps-test
-	cmake --preset asan
-	cmake --build --preset asan
-	ctest --preset asan
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	ctest --preset fuzz
 
 format:
 	scripts/format

@@ -75,18 +75,19 @@ function(kinko_library name)
 endfunction()
 
 # A fuzz target is a libFuzzer binary in the fuzz preset. In every other build it links a small
-# driver that runs the target over its seed corpus, so each target is compiled and smoke-tested
-# by `make test` too.
+# driver that runs the target over its seed corpus. Either way a test runs it once over its corpus
+# (libFuzzer with -runs=0), so `make test` and the sanitizer run both replay every corpus input.
 function(kinko_fuzz_target target source lib)
   add_executable(${target} ${source})
   target_compile_options(${target} PRIVATE ${KINKO_WARNINGS})
   target_link_libraries(${target} PRIVATE ${lib})
+  set(corpus "${PROJECT_SOURCE_DIR}/fuzz/corpus/${target}")
   if(KINKO_FUZZ)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME ${target}_corpus COMMAND ${target} -runs=0 "${corpus}")
   else()
     target_link_libraries(${target} PRIVATE kinko_fuzz_driver)
-    set(corpus "${PROJECT_SOURCE_DIR}/fuzz/corpus/${target}")
     add_test(NAME ${target}_corpus COMMAND ${target} "${corpus}")
   endif()
   set_property(GLOBAL APPEND PROPERTY KINKO_FUZZ_TARGETS ${target})
