@@ -1,9 +1,9 @@
 # The two commands of the README's quick start. Everything else is CMake presets.
 #   make demo   install what is missing, build in Release, run `kinko demo` (three signers, a
 #               kinkod, two withdrawals and the 2024 attack refused; README "Quick start")
-#   make test   install what is missing, build, run every test
+#   make test   install what is missing, build under ASan+UBSan, run every test
 
-.PHONY: all demo test deps deps-test build format format-check asan clean
+.PHONY: all demo test deps deps-test build format format-check clean
 
 all: test
 
@@ -21,12 +21,7 @@ demo: deps
 test: deps-test
 	cmake --preset dev
 	cmake --build --preset dev
-	ctest --preset dev
-
-asan: deps-test
-	cmake --preset fuzz
-	cmake --build --preset fuzz
-	ctest --preset fuzz
+	ctest --preset dev -j $(shell nproc)
 
 format:
 	scripts/format
