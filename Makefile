@@ -1,9 +1,10 @@
 # The two commands of the README's quick start. Everything else is CMake presets.
 #   make demo   install what is missing, build in Release, run `kinko demo` (three signers, a
 #               kinkod, two withdrawals and the 2024 attack refused; README "Quick start")
-#   make test   install what is missing, build under ASan+UBSan, run every test
+#   make test   install what is missing, build under ASan+UBSan (clang, the fuzz preset), run
+#               every test
 
-.PHONY: all demo test deps deps-test build format format-check clean
+.PHONY: all demo test deps deps-test build format format-check asan clean
 
 all: test
 
@@ -19,9 +20,14 @@ demo: deps
 	build/release/cli/kinko demo
 
 test: deps-test
-	cmake --preset dev
-	cmake --build --preset dev
-	ctest --preset dev -j $(shell nproc)
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	ctest --preset fuzz -j $(shell nproc)
+
+asan: deps-test
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan -j $(shell nproc)
 
 format:
 	scripts/format
