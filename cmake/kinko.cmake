@@ -76,7 +76,7 @@ endfunction()
 
 # A fuzz target is a libFuzzer binary in the fuzz preset. In every other build it links a small
 # driver that runs the target over its seed corpus. Either way a test runs it once over its corpus
-# (libFuzzer with -runs=0), so `make test` and the sanitizer run both replay every corpus input.
+# (libFuzzer with -runs=0), so every build's ctest replays every corpus input.
 function(kinko_fuzz_target target source lib)
   add_executable(${target} ${source})
   target_compile_options(${target} PRIVATE ${KINKO_WARNINGS})
